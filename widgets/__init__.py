@@ -1,0 +1,9 @@
+"""Notebook widgets: anywidget views over plain data from the toolkit.
+
+Each widget is one ES module plus one CSS file in this package (see ``widgets.base``), so
+they render offline in JupyterLab and in static HTML (``widgets.export.to_html``).
+"""
+
+from widgets.token_strip import TokenStrip
+
+__all__ = ["TokenStrip"]

@@ -1,0 +1,55 @@
+"""Seeded synthetic corpora with labelled ground truth.
+
+* :mod:`~toolkit.data.grammar` — the documented review grammar (word banks and templates).
+* :mod:`~toolkit.data.reviews` — :class:`Review`, generation and counterfactual re-rendering.
+* :mod:`~toolkit.data.sentiment` — the grammar's sentiment lexicon (labels, not a scorer).
+* :mod:`~toolkit.data.preferences` — sentiment-control and spurious-bias preference pairs.
+"""
+
+from toolkit.data.grammar import DEMOGRAPHIC_GROUPS, SYCOPHANTIC_PHRASE
+from toolkit.data.preferences import (
+    BIASES,
+    CONCEPT_TOPIC,
+    DISCRIMINATION_GROUP,
+    PROMPTS,
+    CounterfactualPair,
+    PreferencePair,
+    biased_pairs,
+    counterfactual_pairs,
+    sentiment_pairs,
+    to_records,
+)
+from toolkit.data.reviews import (
+    MAX_SENTENCES,
+    TOPICS,
+    Review,
+    counterfactual,
+    generate_reviews,
+    render_review,
+    review_corpus,
+)
+from toolkit.data.sentiment import SENTIMENT_WORDS, lexicon_sentiment
+
+__all__ = [
+    "BIASES",
+    "CONCEPT_TOPIC",
+    "DEMOGRAPHIC_GROUPS",
+    "DISCRIMINATION_GROUP",
+    "MAX_SENTENCES",
+    "PROMPTS",
+    "SENTIMENT_WORDS",
+    "SYCOPHANTIC_PHRASE",
+    "TOPICS",
+    "CounterfactualPair",
+    "PreferencePair",
+    "Review",
+    "biased_pairs",
+    "counterfactual",
+    "counterfactual_pairs",
+    "generate_reviews",
+    "lexicon_sentiment",
+    "render_review",
+    "review_corpus",
+    "sentiment_pairs",
+    "to_records",
+]

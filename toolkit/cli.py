@@ -1,0 +1,120 @@
+"""``python -m toolkit``: run notebooks, manage the model zoo, rebuild a report."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from pathlib import Path
+
+
+def _parameter(text: str) -> tuple[str, object]:
+    """``name=value``; the value is read as a Python literal when it is one, else a string."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return name, value
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from toolkit.runs import find_notebooks, run_notebooks
+
+    notebooks = find_notebooks(args.notebooks, args.filter)
+    summary = run_notebooks(
+        notebooks,
+        out_root=args.out,
+        smoke=args.smoke,
+        parameters=dict(args.parameter),
+        kernel=args.kernel,
+        cell_timeout=args.cell_timeout,
+    )
+    report = Path(summary.run_dir).resolve() / "index.html"
+    failed = [r.notebook for r in summary.results if r.status != "ok"]
+    print(f"report: {report}")
+    if failed:
+        print(f"failed notebooks: {', '.join(failed)} (executed copies are in {summary.run_dir})")
+    return 0 if summary.ok else 1
+
+
+def _cmd_zoo(args: argparse.Namespace) -> int:
+    from toolkit import zoo
+
+    if args.action == "list":
+        rows = zoo.list_models()
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        for row in rows:
+            state = "cached" if row["cached"] else "not built"
+            print(f"{row['name']:<22} {row['kind']:<17} {state:<10} {row['description']}")
+            for key, value in row["metrics"].items():
+                print(f"{'':<24}{key}: {value}")
+        partial = [e for e in zoo.list_entries() if e.status == "partial"]
+        for entry in partial:
+            print(f"partial entry (will be rebuilt on use): {entry.path}")
+        return 0
+    if args.action == "build":
+        for name in args.names or zoo.builtin_names():
+            print(f"{name}: {zoo.build_builtin(name, rebuild=args.rebuild)}")
+        return 0
+    if args.action == "clean":
+        names = args.names or [None]
+        removed = [p for name in names for p in zoo.remove_entries(name)]
+        print(f"removed {len(removed)} cache entr{'y' if len(removed) == 1 else 'ies'}")
+        return 0
+    print(zoo.cache_root())
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from toolkit.runs import write_report
+
+    print(f"report: {write_report(args.run_dir).resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="execute notebooks with papermill and write a report")
+    run.add_argument("--smoke", action="store_true", help="tiny budgets: every notebook < 3 min")
+    run.add_argument(
+        "-k", "--filter", action="append", default=[], metavar="TEXT",
+        help="only notebooks whose file name contains TEXT (repeatable)",
+    )
+    run.add_argument(
+        "-p", "--parameter", action="append", default=[], type=_parameter, metavar="NAME=VALUE",
+        help="set a notebook parameter (must exist in its parameters cell)",
+    )
+    run.add_argument("--notebooks", default="notebooks", help="directory of notebooks")
+    run.add_argument("--out", default="runs", help="where run directories are written")
+    run.add_argument("--kernel", default="research-toolkit", help="Jupyter kernel name")
+    run.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
+    run.set_defaults(func=_cmd_run)
+
+    zoo = commands.add_parser("zoo", help="list, build or clean the model cache")
+    zoo.add_argument("action", choices=["list", "build", "clean", "path"])
+    zoo.add_argument("names", nargs="*", help="built-in model names (default: all)")
+    zoo.add_argument("--rebuild", action="store_true", help="build even if cached")
+    zoo.add_argument("--json", action="store_true", help="machine-readable listing")
+    zoo.set_defaults(func=_cmd_zoo)
+
+    report = commands.add_parser("report", help="rewrite a run directory's index.html")
+    report.add_argument("run_dir", type=Path)
+    report.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, LookupError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

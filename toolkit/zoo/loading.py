@@ -1,0 +1,137 @@
+"""Resolving a model name to weights: built-in, local directory, or hub id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from toolkit.zoo.cache import ensure_entry, entry_path, read_manifest
+from toolkit.zoo.encoder import MINILM, SentenceEncoder, minilm_path
+from toolkit.zoo.registry import TRAINING_LOG, builtin_names, get_spec
+
+
+class ZooError(LookupError):
+    """A model name could not be resolved or loaded; the message says what to do."""
+
+
+def build_builtin(name: str, *, rebuild: bool = False) -> Path:
+    """Directory of the cached built-in ``name``, training it first if needed."""
+    spec = get_spec(name)
+    if spec is None:
+        raise ZooError(
+            f"unknown built-in model {name!r}; available: {', '.join(builtin_names())}"
+        )
+    return ensure_entry(
+        spec.name, spec.recipe, lambda d: spec.build(d, spec.recipe), rebuild=rebuild
+    )
+
+
+def training_log(name: str) -> dict:
+    """The built-in model's training log (e.g. ``{"loss": [...]}``), building it if needed."""
+    log = build_builtin(name) / TRAINING_LOG
+    return json.loads(log.read_text()) if log.exists() else {}
+
+
+def _resolve(name_or_path: str | Path) -> str | Path:
+    name = str(name_or_path)
+    if get_spec(name) is not None:
+        return build_builtin(name)
+    local = Path(name).expanduser()
+    if local.exists():
+        return local
+    if "/" not in name:
+        raise ZooError(
+            f"{name!r} is not a built-in model (available: {', '.join(builtin_names())}) "
+            "and not an existing directory. For a Hugging Face Hub model pass its full id "
+            "'org/name'; for your own weights pass the directory you saved them to."
+        )
+    return name
+
+
+def _load_failed(source: str | Path, error: Exception) -> ZooError:
+    return ZooError(
+        f"could not load {str(source)!r}: {error}\n"
+        "If this is a Hub id and you are offline (or the Hub is unreachable), download the "
+        "model elsewhere, copy the directory here and pass its path, e.g. "
+        "load_causal_lm('/path/to/model'). Built-in models: " + ", ".join(builtin_names())
+    )
+
+
+def load_causal_lm(
+    name_or_path: str | Path,
+    *,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    **from_pretrained_kwargs,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a causal LM and its tokenizer by built-in name, local path or hub id.
+
+    The model is returned in eval mode. If the tokenizer has no pad token, its
+    EOS token is used for padding (what preference trainers expect).
+    """
+    source = _resolve(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **from_pretrained_kwargs)
+    except (OSError, ValueError) as error:
+        raise _load_failed(source, error) from error
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if device is not None:
+        model = model.to(device)
+    return model.eval(), tokenizer
+
+
+def load_sentence_encoder(
+    name_or_path: str | Path = MINILM, *, device: str | torch.device | None = None
+) -> SentenceEncoder:
+    """The packaged MiniLM (default) or any BERT-style encoder by local path or hub id."""
+    source = minilm_path() if str(name_or_path) == MINILM else _resolve(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModel.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise _load_failed(source, error) from error
+    if device is not None:
+        model = model.to(device)
+    return SentenceEncoder(model.eval(), tokenizer)
+
+
+def list_models() -> list[dict]:
+    """Built-in and packaged models, with whether each is cached and its build metrics."""
+    rows = []
+    for name in builtin_names():
+        spec = get_spec(name)
+        entry = entry_path(spec.name, spec.recipe)
+        manifest = read_manifest(entry)
+        rows.append(
+            {
+                "name": name,
+                "kind": spec.kind,
+                "description": spec.description,
+                "cached": manifest is not None,
+                "path": str(entry),
+                "metrics": (manifest or {}).get("metrics", {}),
+            }
+        )
+    rows.append(
+        {
+            "name": MINILM,
+            "kind": "sentence-encoder",
+            "description": "sentence-transformers/all-MiniLM-L6-v2 (22M params), from PyPI",
+            "cached": True,
+            "path": str(minilm_path()),
+            "metrics": {},
+        }
+    )
+    return rows
+

@@ -1,0 +1,89 @@
+"""``tiny-gpt2-reviews``: a ~1.4M-parameter GPT-2 trained on the synthetic review corpus.
+
+Small enough to train in about a minute on two CPU cores, big enough to write
+fluent reviews of the toolkit's grammar, and a real ``GPT2LMHeadModel``, so every
+method that runs on it runs on any Hugging Face causal LM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from toolkit.data import review_corpus
+from toolkit.lm_metrics import perplexity, unigram_perplexity
+from toolkit.seeding import seed_everything
+from toolkit.zoo.lm_training import LMTrainConfig, pack_texts, train_causal_lm
+from toolkit.zoo.registry import TRAINING_LOG, ZooSpec
+from toolkit.zoo.tokenizer import train_bpe_tokenizer
+
+NAME = "tiny-gpt2-reviews"
+
+
+def corpus_fingerprint(seed: int, n: int = 200) -> str:
+    """Digest of the corpus generator's first texts: a grammar change rebuilds the model."""
+    return hashlib.sha256("\n".join(review_corpus(n, seed)).encode()).hexdigest()[:12]
+
+
+def default_recipe() -> dict:
+    return {
+        "architecture": "gpt2",
+        "n_layer": 4,  # depth and width give ~1.4M parameters: trains in ~1 min on 2 cores
+        "n_head": 4,
+        "n_embd": 160,
+        "n_positions": 256,  # longest reviews are ~120 tokens; room for prompt + completion
+        "vocab_size": 1024,  # the grammar's few hundred words mostly become single tokens
+        "corpus": "toolkit.data.review_corpus",
+        "corpus_seed": 0,
+        "corpus_fingerprint": corpus_fingerprint(0),
+        "n_train_texts": 20_000,
+        "n_heldout_texts": 500,
+        "train": asdict(LMTrainConfig()),
+    }
+
+
+def build(directory: Path, recipe: dict) -> dict:
+    """Train tokenizer and model from ``recipe``; save both to ``directory``; return metrics."""
+    seed_everything(recipe["train"]["seed"])
+    train_texts = review_corpus(recipe["n_train_texts"], recipe["corpus_seed"])
+    heldout = review_corpus(recipe["n_heldout_texts"], recipe["corpus_seed"] + 1)
+    tokenizer = train_bpe_tokenizer(train_texts, recipe["vocab_size"])
+    tokenizer.model_max_length = recipe["n_positions"]
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=recipe["n_positions"],
+        n_embd=recipe["n_embd"],
+        n_layer=recipe["n_layer"],
+        n_head=recipe["n_head"],
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    cfg = LMTrainConfig(**recipe["train"])
+    losses = train_causal_lm(model, pack_texts(train_texts, tokenizer, cfg.block_size), cfg, NAME)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    (directory / TRAINING_LOG).write_text(json.dumps({"loss": [round(x, 4) for x in losses]}))
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "final_train_loss": round(sum(losses[-20:]) / 20, 4),
+        "heldout_perplexity": round(perplexity(model, tokenizer, heldout), 3),
+        "unigram_perplexity": round(unigram_perplexity(tokenizer, train_texts, heldout), 3),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+SPEC = ZooSpec(
+    name=NAME,
+    kind="causal-lm",
+    description="GPT-2 (4 layers, d=160, 1.4M params) trained on the synthetic review corpus",
+    recipe=default_recipe(),
+    build=build,
+)
