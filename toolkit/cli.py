@@ -85,11 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="execute notebooks with papermill and write a report")
     run.add_argument("--smoke", action="store_true", help="tiny budgets: every notebook < 3 min")
     run.add_argument(
-        "-k", "--filter", action="append", default=[], metavar="TEXT",
+        "-k",
+        "--filter",
+        action="append",
+        default=[],
+        metavar="TEXT",
         help="only notebooks whose file name contains TEXT (repeatable)",
     )
     run.add_argument(
-        "-p", "--parameter", action="append", default=[], type=_parameter, metavar="NAME=VALUE",
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        type=_parameter,
+        metavar="NAME=VALUE",
         help="set a notebook parameter (must exist in its parameters cell)",
     )
     run.add_argument("--notebooks", default="notebooks", help="directory of notebooks")

@@ -20,6 +20,17 @@ def _targets(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
 
 
+def _fit_context(model: PreTrainedModel, rows: list[list[int]], first_index: int = 0) -> None:
+    """Refuse texts longer than the model's context instead of failing deep inside it."""
+    context = getattr(model.config, "max_position_embeddings", None)
+    for i, row in enumerate(rows):
+        if context is not None and len(row) > context:
+            raise ValueError(
+                f"text {first_index + i} has {len(row)} tokens (with EOS), more than the "
+                f"model's context of {context}; split or shorten it"
+            )
+
+
 def _require_texts(texts: Sequence[str]) -> None:
     if not texts or not all(isinstance(t, str) and t for t in texts):
         raise ValueError("texts must be a non-empty list of non-empty strings")
@@ -32,6 +43,7 @@ def token_surprisal(
     """Tokens of ``text`` (and the closing EOS) with their surprisal ``−log₂ p(token | prefix)``."""
     _require_texts([text])
     targets = _targets(tokenizer, text)
+    _fit_context(model, [targets])
     inputs = torch.tensor([[tokenizer.eos_token_id] + targets[:-1]], device=model.device)
     logprobs = torch.log_softmax(model(input_ids=inputs).logits[0].float(), dim=-1)
     picked = logprobs.gather(-1, torch.tensor(targets, device=model.device)[:, None])[:, 0]
@@ -52,6 +64,7 @@ def perplexity(
     total_nll, total_tokens = 0.0, 0
     for start in range(0, len(texts), batch_size):
         rows = [_targets(tokenizer, t) for t in texts[start : start + batch_size]]
+        _fit_context(model, rows, start)
         width = max(len(r) for r in rows)
         inputs = torch.full((len(rows), width), tokenizer.eos_token_id)
         labels = torch.full((len(rows), width), -100)

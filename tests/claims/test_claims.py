@@ -10,10 +10,12 @@ def test_record_evaluates_and_appends_to_claims_file(tmp_path, monkeypatch):
     path = tmp_path / "claims.jsonl"
     monkeypatch.setenv(claims.CLAIMS_FILE_ENV, str(path))
     monkeypatch.setenv(claims.NOTEBOOK_ENV, "00_welcome.ipynb")
-    held = claims.record("a beats b", paper="arXiv:0000.0", measured={"a": 1, "b": 2},
-                         holds_if="a < b")
-    missed = claims.record("b beats a", paper="arXiv:0000.0", measured={"a": 1, "b": 2},
-                           holds_if="b < a")
+    held = claims.record(
+        "a beats b", paper="arXiv:0000.0", measured={"a": 1, "b": 2}, holds_if="a < b"
+    )
+    missed = claims.record(
+        "b beats a", paper="arXiv:0000.0", measured={"a": 1, "b": 2}, holds_if="b < a"
+    )
     assert held.held and not missed.held
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["held"] for line in lines] == [True, False]

@@ -110,7 +110,7 @@ def _display(claim: Claim) -> None:
         f'<div style="border-left:4px solid {color};padding:4px 10px;margin:6px 0">'
         f"<b>Claim ({html.escape(claim.paper)}):</b> {html.escape(claim.claim)}<br>"
         f"<b>Measured:</b> {html.escape(numbers)}<br>"
-        f'<b>Check:</b> <code>{html.escape(claim.holds_if)}</code> → '
+        f"<b>Check:</b> <code>{html.escape(claim.holds_if)}</code> → "
         f'<b style="color:{color}">{verdict}</b>'
         + (f"<br><i>{html.escape(claim.note)}</i>" if claim.note else "")
         + "</div>"

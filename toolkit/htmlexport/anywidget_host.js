@@ -112,6 +112,29 @@ function placeholder(text) {
   return note;
 }
 
+/**
+ * Plain-text stand-in for a core ipywidget: its description and value, or its
+ * children's joined by spaces, so a tqdm bar reads "Loading: 100% 3/3". Progress bars
+ * (FloatProgress/IntProgress) contribute nothing: the percentage beside them says it.
+ */
+function widgetText(entries, id, depth = 0) {
+  const state = entries[id]?.state ?? {};
+  if (depth > 8) return "";
+  if (Array.isArray(state.children)) {
+    return state.children
+      .map((child) => widgetText(entries, String(child).replace("IPY_MODEL_", ""), depth + 1))
+      .filter(Boolean)
+      .join(" ");
+  }
+  if (/Progress/.test(entries[id]?.model_name ?? "")) return "";
+  const shown = [state.description, state.value].filter(
+    (part) => typeof part === "string" || typeof part === "number",
+  );
+  // HTML widgets carry markup (tqdm uses &nbsp;); DOMParser reads it without running it.
+  const text = new DOMParser().parseFromString(shown.join(" "), "text/html").body.textContent;
+  return text.trim();
+}
+
 class Host {
   #entries = {};
   #models = new Map(); // model id -> HostModel
@@ -165,7 +188,8 @@ class Host {
     }
     if (entry.model_module !== "anywidget") {
       const name = `${entry.model_module}.${entry.model_name}`;
-      script.after(placeholder(`[${name}: not an anywidget, not rendered in static HTML]`));
+      const text = widgetText(this.#entries, id);
+      script.after(placeholder(text || `[${name}: not an anywidget, not rendered in static HTML]`));
       return;
     }
     const el = document.createElement("div");

@@ -27,9 +27,7 @@ def build_builtin(name: str, *, rebuild: bool = False) -> Path:
     """Directory of the cached built-in ``name``, training it first if needed."""
     spec = get_spec(name)
     if spec is None:
-        raise ZooError(
-            f"unknown built-in model {name!r}; available: {', '.join(builtin_names())}"
-        )
+        raise ZooError(f"unknown built-in model {name!r}; available: {', '.join(builtin_names())}")
     return ensure_entry(
         spec.name, spec.recipe, lambda d: spec.build(d, spec.recipe), rebuild=rebuild
     )
@@ -134,4 +132,3 @@ def list_models() -> list[dict]:
         }
     )
     return rows
-
