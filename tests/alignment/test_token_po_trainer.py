@@ -1,6 +1,7 @@
 """TokenPOTrainer on a tiny GPT-2: agreement with TRL, fused == unfused, clear input errors."""
 
 import copy
+import math
 import warnings
 
 import pytest
@@ -208,3 +209,44 @@ def test_config_rejects_unknown_method_and_precomputed_reference(tmp_path):
         TokenPOConfig(output_dir=str(tmp_path), method="ppo", use_cpu=True)
     with pytest.raises(ValueError, match="per-token log-probs"):
         TokenPOConfig(output_dir=str(tmp_path), precompute_ref_log_probs=True, use_cpu=True)
+
+
+def test_sparsepo_with_reference_mask_trains(models, tokenizer, tmp_path):
+    trainer = make(TokenPOTrainer, TokenPOConfig, models, tokenizer, tmp_path, method="sparsepo")
+    trainer.train()
+    logged = trainer.state.log_history[0]
+    assert math.isfinite(logged["loss"])
+    assert any(key.startswith("mask/") for key in logged), sorted(logged)
+
+
+def test_target_dpo_with_error_token_masks_trains(models, tokenizer, tmp_path):
+    from toolkit.alignment.masks import error_token_masks
+
+    data = [
+        {
+            "prompt": "def add(a, b):\n",
+            "chosen": "    return a + b\n",
+            "rejected": "    return a - b\n",
+        },
+        {
+            "prompt": "def neg(x):\n",
+            "chosen": "    y = x\n    return -y\n",
+            "rejected": "    y = x\n    return y\n",
+        },
+    ] * 4
+    masks = error_token_masks(
+        tokenizer,
+        [d["rejected"] for d in data],
+        [d["chosen"] for d in data],
+        prompts=[d["prompt"] for d in data],
+    )
+    assert sum(masks[1]) < len(masks[1]), "the unchanged first line is not an error token"
+    rows_ = [dict(d, rejected_weights=m) for d, m in zip(data, masks, strict=True)]
+    trainer = make(
+        TokenPOTrainer, TokenPOConfig, models, tokenizer, tmp_path, data=rows_, method="target_rpo"
+    )
+    batch = next(iter(trainer.get_train_dataloader()))
+    eos_weights = batch["token_weights"][4:][batch["completion_mask"][4:].bool()]
+    assert set(eos_weights.tolist()) <= {0.0, 1.0}
+    trainer.train()
+    assert "nll/chosen" in trainer.state.log_history[0]

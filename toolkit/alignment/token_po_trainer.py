@@ -7,8 +7,9 @@ keeps everything else (datasets, tokenization, collation, reference model, loggi
 
 Per-token weights travel as dataset columns ``chosen_weights`` / ``rejected_weights``: one
 float per completion token as the trainer tokenizes ``prompt + completion`` (TRL appends
-EOS; a weight list one shorter gets weight 1 for it). :meth:`completion_token_ids` gives a
-user those tokens.
+EOS; a list one shorter gets ``TokenWeightCollator.eos_weight`` for it).
+:meth:`TokenPOTrainer.completion_token_ids` gives a user those tokens; for code pairs,
+``toolkit.alignment.masks.error_token_masks`` builds Target-DPO's ``rejected_weights``.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ class TokenWeightCollator(DataCollatorForPreference):
     """TRL's preference collator plus ``token_weights`` (2B, L) aligned with ``input_ids``.
 
     Prompt and padding positions get 0, completion tokens their weight (1 where the
-    example has no weight column or its list is one short, the EOS TRL appends).
+    example has no weight column). A list one short of its tokens lacks the EOS TRL
+    appends, which gets ``eos_weight``: 1 for weights, 0 for masks of error tokens.
     """
+
+    eos_weight: float = 1.0
 
     def torch_call(self, examples):
         batch = super().torch_call(examples)
@@ -48,7 +52,7 @@ class TokenWeightCollator(DataCollatorForPreference):
             for ex in examples:
                 ids = ex[f"{side}_ids"]
                 weights = list(ex.get(f"{side}_weights") or [1.0] * len(ids))
-                weights += [1.0] * (len(ids) - len(weights))
+                weights += [self.eos_weight] * (len(ids) - len(weights))
                 rows.append([0.0] * len(ex["prompt_ids"]) + weights)
         width = batch["input_ids"].shape[1]
         if self.truncation_mode == "keep_end":
@@ -121,7 +125,10 @@ class TokenPOTrainer(DPOTrainer):
                     validate_text_dataset(part)
         super().__init__(model, ref_model=ref_model, args=args, **kwargs)
         if type(self.data_collator) is DataCollatorForPreference:
-            self.data_collator = TokenWeightCollator(**dataclasses.asdict(self.data_collator))
+            self.data_collator = TokenWeightCollator(
+                **dataclasses.asdict(self.data_collator),
+                eos_weight=0.0 if args.method in ("target_dpo", "target_rpo") else 1.0,
+            )
         self._check_reference_vocab()
         for dataset in (self.train_dataset, self.eval_dataset):
             for part in _parts(dataset):
