@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-Tensor = torch.Tensor
+from toolkit.alignment.checks import Tensor, as_bool_mask, check_finite, rows_text
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,6 @@ class LossOutput:
     def loss(self) -> Tensor:
         """The batch loss, the mean of ``losses``."""
         return self.losses.mean()
-
-
-def _pairs(rows: Tensor) -> str:
-    """'pair 3' or 'pairs 3, 5, 8' for a bool (B,) row selection."""
-    index = rows.nonzero().flatten().tolist()
-    shown = ", ".join(str(i) for i in index[:8]) + (", ..." if len(index) > 8 else "")
-    return f"pair {shown}" if len(index) == 1 else f"pairs {shown}"
 
 
 def check_positive(name: str, value: float) -> None:
@@ -65,33 +58,12 @@ def check_shape(name: str, tensor: Tensor, shape: torch.Size, like: str) -> None
         )
 
 
-def check_finite(name: str, values: Tensor, where: Tensor | None = None) -> None:
-    """Raise if ``values`` holds NaN/inf (only where ``where`` is True, if given)."""
-    bad = ~torch.isfinite(values)
-    if where is not None:
-        bad &= where
-    if bad.any():
-        rows = bad.reshape(bad.shape[0], -1).any(-1)
-        place = " at completion tokens" if where is not None else ""
-        raise ValueError(f"{_pairs(rows)}: {name} has NaN or inf values{place}")
-
-
-def as_bool_mask(name: str, mask: Tensor) -> Tensor:
-    """A {0, 1} mask (float, int or bool) as a bool tensor; anything else is an error."""
-    if mask.dtype == torch.bool:
-        return mask
-    check_finite(name, mask)
-    if not ((mask == 0) | (mask == 1)).all():
-        raise ValueError(f"{name} must hold only 0 and 1 (or be a bool tensor)")
-    return mask != 0
-
-
 def check_nonempty(name: str, mask: Tensor) -> Tensor:
     """Raise if a row of the bool (B, T) ``mask`` selects no token; return the mask."""
     empty = ~mask.any(-1)
     if empty.any():
         raise ValueError(
-            f"{_pairs(empty)}: {name} has no completion tokens; "
+            f"{rows_text(empty)}: {name} has no completion tokens; "
             "drop empty completions before computing the loss"
         )
     return mask

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import torch
-
-Tensor = torch.Tensor
+from toolkit.alignment.checks import Tensor, as_bool_mask, rows_text
+from toolkit.alignment.checks import check_finite as shared_check_finite
 
 
 def examples_text(rows: Tensor) -> str:
     """'example 3' or 'examples 3, 5, 8' for a bool (B,) row selection."""
-    index = rows.nonzero().flatten().tolist()
-    shown = ", ".join(str(i) for i in index[:8]) + (", ..." if len(index) > 8 else "")
-    return f"example {shown}" if len(index) == 1 else f"examples {shown}"
+    return rows_text(rows, "example")
 
 
 def check_tokens(
@@ -30,21 +27,9 @@ def check_tokens(
 
 def check_finite(name: str, values: Tensor, where: Tensor | None = None) -> None:
     """Raise if ``values`` holds NaN or inf (only where the bool ``where`` is True, if given)."""
-    bad = ~torch.isfinite(values)
-    if where is not None:
-        bad &= where
-    if bad.any():
-        rows = bad.reshape(bad.shape[0], -1).any(-1)
-        place = " at completion tokens" if where is not None else ""
-        raise ValueError(f"{examples_text(rows)}: {name} has NaN or inf values{place}")
+    shared_check_finite(name, values, where, unit="example")
 
 
 def bool_mask(name: str, mask: object, like: Tensor | None = None, like_name: str = "") -> Tensor:
     """A {0, 1} (or bool) (B, T) mask as a bool tensor; anything else is an error."""
-    mask = check_tokens(name, mask, like, like_name)
-    if mask.dtype == torch.bool:
-        return mask
-    check_finite(name, mask.float())
-    if not ((mask == 0) | (mask == 1)).all():
-        raise ValueError(f"{name} must hold only 0 and 1 (or be a bool tensor)")
-    return mask != 0
+    return as_bool_mask(name, check_tokens(name, mask, like, like_name), unit="example")
