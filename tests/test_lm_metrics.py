@@ -1,31 +1,21 @@
 import math
 
 import pytest
-import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from toolkit.data import review_corpus
 from toolkit.lm_metrics import UnigramLM, perplexity, token_surprisal, unigram_perplexity
-from toolkit.zoo.tokenizer import train_bpe_tokenizer
+from toolkit.zoo.tiny import tiny_gpt2, tiny_tokenizer
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return train_bpe_tokenizer(review_corpus(300, seed=0), vocab_size=300)
+    return tiny_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def model(tokenizer):
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=512,
-        n_embd=16,
-        n_layer=1,
-        n_head=2,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    return GPT2LMHeadModel(config).eval()
+    return tiny_gpt2(tokenizer, n_embd=16, n_layer=1, n_positions=512).eval()
 
 
 def test_perplexity_is_exp_of_mean_surprisal(model, tokenizer):

@@ -11,28 +11,17 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from toolkit import seed_everything
 from toolkit.alignment.token_po_config import TokenPOConfig
 from toolkit.alignment.token_po_trainer import TokenPOTrainer
-from toolkit.data import review_corpus
 from toolkit.data.preferences import sentiment_pairs
-from toolkit.zoo.tokenizer import train_bpe_tokenizer
+from toolkit.zoo.tiny import tiny_gpt2, tiny_tokenizer
 
 out = Path(sys.argv[1])
 seed_everything(0)
-tokenizer = train_bpe_tokenizer(review_corpus(300, 0), 300)
-config = GPT2Config(
-    vocab_size=len(tokenizer),
-    n_positions=256,
-    n_embd=32,
-    n_layer=2,
-    n_head=2,
-    pad_token_id=tokenizer.pad_token_id,
-    eos_token_id=tokenizer.eos_token_id,
-)
-policy = GPT2LMHeadModel(config)
+tokenizer = tiny_tokenizer()
+policy = tiny_gpt2(tokenizer)
 initial = sum(p.double().sum().item() for p in policy.parameters())
 data = [
     {k: r.to_dict()[k] for k in ("prompt", "chosen", "rejected")} for r in sentiment_pairs(16, 0)

@@ -12,9 +12,8 @@ from trl import DPOConfig, DPOTrainer
 
 from toolkit.alignment.token_po_config import TokenPOConfig
 from toolkit.alignment.token_po_trainer import TokenPOTrainer
-from toolkit.data import review_corpus
 from toolkit.data.preferences import sentiment_pairs
-from toolkit.zoo.tokenizer import train_bpe_tokenizer
+from toolkit.zoo.tiny import tiny_gpt2, tiny_tokenizer
 
 COMMON = dict(
     per_device_train_batch_size=4,
@@ -31,26 +30,14 @@ COMMON = dict(
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return train_bpe_tokenizer(review_corpus(300, 0), 300)
+    return tiny_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def models(tokenizer):
     """(policy, reference): the policy is the reference with perturbed weights, no dropout."""
     torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=256,
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    reference = GPT2LMHeadModel(config)
+    reference = tiny_gpt2(tokenizer, dropout=0.0)
     policy = copy.deepcopy(reference)
     with torch.no_grad():
         for p in policy.parameters():
