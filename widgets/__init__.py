@@ -5,5 +5,6 @@ they render offline in JupyterLab and in static HTML (``widgets.export.to_html``
 """
 
 from widgets.token_strip import TokenStrip
+from widgets.token_weight_view import TokenWeightView
 
-__all__ = ["TokenStrip"]
+__all__ = ["TokenStrip", "TokenWeightView"]

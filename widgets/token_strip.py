@@ -17,15 +17,15 @@ def infer_scale(values: np.ndarray) -> str:
     return "diverging" if values.min() < 0 < values.max() else "sequential"
 
 
-def _check_tokens(tokens: Sequence[str]) -> list[str]:
+def _check_tokens(tokens: Sequence[str], label: str = "tokens") -> list[str]:
     if isinstance(tokens, str):
-        raise ValueError("tokens must be a sequence of strings, got one str; wrap it in a list")
+        raise ValueError(f"{label} must be a sequence of strings, got one str; wrap it in a list")
     tokens = list(tokens)
     if not tokens:
-        raise ValueError("tokens is empty; pass at least one token")
+        raise ValueError(f"{label} is empty; pass at least one token")
     for i, token in enumerate(tokens):
         if not isinstance(token, str):
-            raise ValueError(f"tokens[{i}] is {type(token).__name__} {token!r}; expected str")
+            raise ValueError(f"{label}[{i}] is {type(token).__name__} {token!r}; expected str")
     return tokens
 
 
