@@ -55,7 +55,8 @@ def token_logprobs(
         return_entropy: also return ``H_t = −Σ_v p log p`` per position.
         impl: ``"reference" | "chunked" | "triton"``; default from ``$TOOLKIT_KERNELS_IMPL``,
             else Triton on CUDA, chunked torch on the CPU (see ``toolkit.kernels.dispatch``).
-        chunk_size: token rows per chunk (default: 32 MiB of float32 logits per chunk).
+        chunk_size: token rows per chunk (default: 32 MiB of float32 logits per chunk on the
+            CPU, 256 MiB on CUDA; see ``toolkit.kernels.chunking``).
 
     Returns:
         ``log_probs (...)`` or ``(log_probs, entropy)``, 0 at ignored positions; gradients
@@ -71,7 +72,7 @@ def token_logprobs(
         )
     _check_positive("temperature", temperature)
     backend = _backend(impl, hidden, chunk_size)
-    rows = _Rows(labels != ignore_index)
+    rows = _Rows(labels != ignore_index, labels.shape)
     log_probs, entropy = backend.logprobs(
         rows.take(hidden),
         lm_head_weight,
@@ -154,17 +155,16 @@ def _kl(hidden, weight, terms, names, mask, pick, impl, chunk_size):
     lead = tuple(hidden.shape[:-1])
     for (h, w, c), (h_name, w_name, c_name) in zip(terms, names, strict=True):
         _check_head(h_name, h, w_name, w, vocab=weight.shape[0], lead=lead, device=hidden.device)
-        if isinstance(c, torch.Tensor) and c.ndim > 0 and tuple(c.shape) != lead:
-            raise ValueError(
-                f"{c_name} has shape {tuple(c.shape)}; expected a number or one value per "
-                f"position, shape {lead}"
-            )
+        if isinstance(c, torch.Tensor) and c.ndim > 0:
+            if tuple(c.shape) != lead or c.device != hidden.device:
+                raise ValueError(
+                    f"{c_name} is a {tuple(c.shape)} tensor on {c.device}; expected a number or "
+                    f"one value per position: shape {lead} on {hidden.device}"
+                )
     if mask is not None and tuple(mask.shape) != lead:
         raise ValueError(f"mask has shape {tuple(mask.shape)}; expected {lead} (hidden minus H)")
     backend = _backend(impl, hidden, chunk_size)
-    rows = _Rows(
-        torch.ones(lead, dtype=torch.bool, device=hidden.device) if mask is None else mask != 0
-    )
+    rows = _Rows(None if mask is None else mask != 0, lead)
     row_terms = [RowTerm(rows.take(h).detach(), w.detach(), _coef(c, rows)) for h, w, c in terms]
     kl_forward, kl_reverse = backend.kl(rows.take(hidden), weight, row_terms, chunk_size)
     out = (rows.put(kl_forward), rows.put(kl_reverse))
@@ -172,12 +172,13 @@ def _kl(hidden, weight, terms, names, mask, pick, impl, chunk_size):
 
 
 class _Rows:
-    """The positions of a boolean ``(...)`` mask that are computed, as flat row indices."""
+    """The positions computed (``valid``, all if ``None``) of a ``shape``, as flat row indices."""
 
-    def __init__(self, valid: torch.Tensor):
-        self.shape = valid.shape
-        flat = valid.reshape(-1)
-        self.index = None if bool(flat.all()) else flat.nonzero()[:, 0]  # (N_valid,)
+    def __init__(self, valid: torch.Tensor | None, shape: tuple[int, ...]):
+        self.shape = torch.Size(shape)
+        self.index = None  # all positions
+        if valid is not None and not bool(valid.all()):
+            self.index = valid.reshape(-1).nonzero()[:, 0]  # (N_valid,)
 
     def take(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., *rest)`` → ``(N_valid, *rest)``."""
@@ -192,9 +193,7 @@ class _Rows:
 
 
 def _coef(coef: float | torch.Tensor, rows: _Rows) -> float | torch.Tensor:
-    if not isinstance(coef, torch.Tensor):
-        return float(coef)
-    if coef.ndim == 0:
+    if not isinstance(coef, torch.Tensor) or coef.ndim == 0:
         return float(coef)
     return upcast(rows.take(coef.detach()))
 

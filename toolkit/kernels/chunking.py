@@ -1,7 +1,7 @@
-"""The chunk loop: logits for a few token rows at a time, forward and backward, never all N.
+"""The chunk loop: logits for a block of token rows at a time, forward and backward, never all N.
 
 Both fast implementations run these autograd functions; they differ only in ``ops``, the
-module that turns one chunk's logits into per-row statistics and back into logit gradients
+module that turns a block of logits into per-row statistics and back into logit gradients
 (``torch_rows`` in torch, ``triton_kernels`` in Triton). An ``ops`` module provides
 
     logprob_forward(z, labels, inv_temp, with_entropy) -> (log_prob, entropy | None, lse)
@@ -9,21 +9,33 @@ module that turns one chunk's logits into per-row statistics and back into logit
     kl_forward(z_pi, z_q) -> (kl_q_pi, kl_pi_q, lse_pi, lse_q)
     kl_backward(z_pi, z_q, lse_pi, lse_q, kl_pi_q, g_kl_q_pi, g_kl_pi_q) -> dz_pi
 
-on ``z (C, V)`` logits (policy dtype; teacher logits float32) and ``(C,)`` float32 row vectors.
-The logits passed in are scratch: ``ops`` may overwrite them (the Triton kernels write ``dz``
-in place). Row statistics are float32 for float32/bf16/fp16 inputs (float64 for float64).
+Forward functions get whole rows ``z (C, V)``; backward functions get a tile ``z (R, V_b)`` of
+vocabulary columns ``[v0, v0 + V_b)``, with ``labels − v0`` (a label outside ``[0, V_b)`` is in
+another tile) and the row statistics saved by the forward, which is all a logit gradient needs.
+Teacher logits are float32, row vectors ``(C,)`` float32 (float64 for float64 inputs). The
+logits passed in are scratch: ``ops`` may overwrite them (the Triton kernels write ``dz`` there).
 
-Memory. The forward keeps only ``(N,)`` vectors (log-prob, entropy, log-sum-exp per row); the
-backward recomputes each chunk's logits (one extra matmul per chunk, the price of never
-holding ``(N, V)``) and turns ``dz (C, V)`` into ``dhidden = dz · W`` and
-``dW += dzᵀ · hidden``. ``dW`` is accumulated in float32 (``V × H × 4`` bytes) for bf16/fp16
-weights. The default chunk holds ``CHUNK_BUDGET_BYTES // (4 V)`` rows, i.e. 32 MiB per
-``(C, V)`` float32 buffer (64 rows at V = 128k); a chunk step needs a few such buffers
-(logits, probabilities, gradient), so the working set is ~100 MiB whatever B×T is.
+Memory and time. The forward keeps only ``(N,)`` vectors per row (log-prob, entropy, lse; for
+KL both lse and KL(π‖q)). The backward recomputes the logits (one extra matmul, the price of
+never holding ``(N, V)``) tile by tile and accumulates ``dhidden += dz · W_b`` and
+``dW_b += dzᵀ · hidden``. Tiles have as many elements as a forward chunk (``chunk_size · V``)
+but are close to square, so each accumulation is a matmul with a long inner dimension and the
+``V × H`` weight gradient is revisited only ``N / R`` times instead of once per forward chunk.
+Accumulators are float32 for bf16/fp16 inputs (``(N + V) × H × 4`` bytes).
+
+The recomputation costs matmuls: 4 instead of the reference's 3 for log-probs, 6 instead of 4
+for KL (both heads' logits are recomputed). Where matmuls dominate, the chunked path is up to
+~1.33× / 1.5× slower than the reference; it wins back what the reference spends on full
+``(N, V)`` elementwise passes and fresh pages (``benchmarks/kernels.py`` measures both).
+
+The default chunk holds ``budget // (4 V)`` rows: 32 MiB of float32 logits per chunk on the
+CPU (64 rows at V = 128k; a step needs a few such buffers, ~100 MiB whatever B×T is), 256 MiB
+on CUDA, where a forward chunk needs ≳ 500 rows for its matmul not to be bound by reading W.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -33,12 +45,13 @@ from torch.autograd.function import once_differentiable
 
 from toolkit.kernels.logits import RowTerm, accumulation_dtype, teacher_logits
 
-CHUNK_BUDGET_BYTES = 32 * 2**20
+CHUNK_BUDGET_BYTES = {"cpu": 32 * 2**20, "cuda": 256 * 2**20}
 
 
-def default_chunk_size(vocab: int) -> int:
-    """Rows per chunk such that one ``(rows, vocab)`` float32 buffer fits ``CHUNK_BUDGET_BYTES``."""
-    return max(1, CHUNK_BUDGET_BYTES // (4 * vocab))
+def default_chunk_size(vocab: int, device: torch.device | str = "cpu") -> int:
+    """Rows per chunk such that one ``(rows, vocab)`` float32 buffer fits the device's budget."""
+    budget = CHUNK_BUDGET_BYTES.get(torch.device(device).type, CHUNK_BUDGET_BYTES["cpu"])
+    return max(1, budget // (4 * vocab))
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
@@ -46,34 +59,53 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
+def _tiles(n: int, vocab: int, chunk_size: int) -> Iterator[tuple[slice, slice]]:
+    """Backward tiles (rows, vocabulary columns) of about ``chunk_size · vocab`` elements."""
+    elements = chunk_size * vocab
+    rows = max(1, min(n, max(chunk_size, math.isqrt(elements))))
+    columns = min(vocab, max(1, elements // rows))
+    for row_block in _chunks(n, rows):
+        for column_block in _chunks(vocab, columns):
+            yield row_block, column_block
+
+
+def _addmm_(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
+    """``out += a @ b``; a bf16/fp16 product is upcast before it is added to a float32 ``out``."""
+    if out.dtype == a.dtype:
+        out.addmm_(a, b)
+    else:
+        out += (a @ b).to(out.dtype)
+
+
 class _Grads:
-    """Gradients of hidden ``(N, H)``, weight ``(V, H)`` and bias ``(V,)`` from chunk ``dz``."""
+    """Gradients of hidden ``(N, H)``, weight ``(V, H)``, bias ``(V,)``, summed over tiles."""
 
     def __init__(self, hidden, weight, bias, needs: tuple[bool, bool, bool]):
-        self.weight_ = weight
-        self.hidden = torch.empty_like(hidden) if needs[0] else None
-        acc = accumulation_dtype(weight.dtype)
-        self.weight = torch.zeros_like(weight, dtype=acc) if needs[1] else None
-        self.bias = torch.zeros_like(bias, dtype=acc) if bias is not None and needs[2] else None
+        self.dtypes = (hidden.dtype, weight.dtype)
+        acc = dict(dtype=accumulation_dtype(weight.dtype))
+        self.hidden = torch.zeros_like(hidden, **acc) if needs[0] else None
+        self.weight = torch.zeros_like(weight, **acc) if needs[1] else None
+        self.bias = torch.zeros_like(bias, **acc) if bias is not None and needs[2] else None
 
-    def add(self, dz: torch.Tensor, rows: slice, hidden_rows: torch.Tensor) -> None:
-        # dz (C, V), hidden_rows (C, H), both in the input dtype
+    def add(self, dz, rows: slice, cols: slice, hidden_rows, weight_cols) -> None:
+        # dz (R, V_b), hidden_rows (R, H), weight_cols (V_b, H), all in the input dtype
         if self.hidden is not None:
-            self.hidden[rows] = dz @ self.weight_  # (C, H)
+            _addmm_(self.hidden[rows], dz, weight_cols)  # (R, H)
         if self.weight is not None:
-            if self.weight.dtype == dz.dtype:
-                self.weight.addmm_(dz.T, hidden_rows)  # (V, H)
-            else:  # bf16/fp16 products, float32 sum: a vocab slice at a time bounds the temporary
-                step = max(1, CHUNK_BUDGET_BYTES // (2 * hidden_rows.shape[1]))
-                for vocab in _chunks(dz.shape[1], step):
-                    self.weight[vocab] += (dz[:, vocab].T @ hidden_rows).float()
+            _addmm_(self.weight[cols], dz.T, hidden_rows)  # (V_b, H)
         if self.bias is not None:
-            self.bias += dz.sum(0, dtype=self.bias.dtype)
+            self.bias[cols] += dz.sum(0, dtype=self.bias.dtype)
 
     def result(self) -> tuple[torch.Tensor | None, ...]:
         """``(dhidden, dweight, dbias)``, each ``None`` where not needed, in the input dtypes."""
-        dtype = self.weight_.dtype
-        return self.hidden, *(None if g is None else g.to(dtype) for g in (self.weight, self.bias))
+        h_dtype, w_dtype = self.dtypes
+        cast = [(self.hidden, h_dtype), (self.weight, w_dtype), (self.bias, w_dtype)]
+        return tuple(None if g is None else g.to(dtype) for g, dtype in cast)
+
+
+def _row_vectors(hidden: torch.Tensor, count: int) -> list[torch.Tensor]:
+    n, dtype = hidden.shape[0], accumulation_dtype(hidden.dtype)
+    return [torch.empty(n, device=hidden.device, dtype=dtype) for _ in range(count)]
 
 
 class ChunkedLogprobs(torch.autograd.Function):
@@ -86,17 +118,15 @@ class ChunkedLogprobs(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, weight, bias, labels, inv_temp, with_entropy, chunk_size, ops):
         # hidden (N, H), weight (V, H), bias (V,) | None, labels (N,)
-        n = hidden.shape[0]
-        row = dict(device=hidden.device, dtype=accumulation_dtype(hidden.dtype))
-        log_prob, lse = torch.empty(n, **row), torch.empty(n, **row)  # (N,)
-        entropy = torch.empty(n, **row) if with_entropy else None
-        for rows in _chunks(n, chunk_size):
+        log_prob, entropy, lse = _row_vectors(hidden, 3)  # (N,) each
+        for rows in _chunks(hidden.shape[0], chunk_size):
             z = F.linear(hidden[rows], weight, bias)  # (C, V)
             log_prob[rows], ent, lse[rows] = ops.logprob_forward(
                 z, labels[rows], inv_temp, with_entropy
             )
             if with_entropy:
                 entropy[rows] = ent
+        entropy = entropy if with_entropy else None
         ctx.save_for_backward(hidden, weight, bias, labels, lse, entropy)
         ctx.config = (inv_temp, chunk_size, ops)
         return log_prob, entropy
@@ -109,18 +139,19 @@ class ChunkedLogprobs(torch.autograd.Function):
         grads = _Grads(hidden, weight, bias, ctx.needs_input_grad[:3])
         if g_log_prob is None:
             g_log_prob = torch.zeros_like(lse)
-        for rows in _chunks(hidden.shape[0], chunk_size):
-            z = F.linear(hidden[rows], weight, bias)  # (C, V), recomputed
+        for rows, cols in _tiles(hidden.shape[0], weight.shape[0], chunk_size):
+            h, w = hidden[rows], weight[cols]  # (R, H), (V_b, H)
+            z = F.linear(h, w, None if bias is None else bias[cols])  # (R, V_b), recomputed
             dz = ops.logprob_backward(
                 z,
-                labels[rows],
+                labels[rows] - cols.start,
                 lse[rows],
                 None if g_entropy is None else entropy[rows],
                 g_log_prob[rows],
                 None if g_entropy is None else g_entropy[rows],
                 inv_temp,
             )
-            grads.add(dz, rows, hidden[rows])
+            grads.add(dz, rows, cols, h, w)
         return *grads.result(), None, None, None, None, None
 
 
@@ -135,11 +166,8 @@ class ChunkedKL(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, weight, terms, chunk_size, ops):
         # hidden (N, H), weight (V, H); terms: teacher RowTerms over the same N rows
-        n = hidden.shape[0]
-        row = dict(device=hidden.device, dtype=accumulation_dtype(hidden.dtype))
-        kl_q_pi, kl_pi_q = torch.empty(n, **row), torch.empty(n, **row)  # (N,)
-        lse_pi, lse_q = torch.empty(n, **row), torch.empty(n, **row)  # (N,)
-        for rows in _chunks(n, chunk_size):
+        kl_q_pi, kl_pi_q, lse_pi, lse_q = _row_vectors(hidden, 4)  # (N,) each
+        for rows in _chunks(hidden.shape[0], chunk_size):
             z_pi = F.linear(hidden[rows], weight)  # (C, V)
             z_q = teacher_logits(terms, rows)  # (C, V) float32
             kl_q_pi[rows], kl_pi_q[rows], lse_pi[rows], lse_q[rows] = ops.kl_forward(z_pi, z_q)
@@ -152,20 +180,19 @@ class ChunkedKL(torch.autograd.Function):
     def backward(ctx, g_kl_q_pi, g_kl_pi_q):
         hidden, weight, lse_pi, lse_q, kl_pi_q = ctx.saved_tensors
         terms, chunk_size, ops = ctx.config
-        grads = _Grads(hidden, weight, None, ctx.needs_input_grad[:2] + (False,))
-        for rows in _chunks(hidden.shape[0], chunk_size):
-            z_pi = F.linear(hidden[rows], weight)  # (C, V), recomputed
-            z_q = teacher_logits(terms, rows)  # (C, V), recomputed
+        grads = _Grads(hidden, weight, None, (*ctx.needs_input_grad[:2], False))
+        for rows, cols in _tiles(hidden.shape[0], weight.shape[0], chunk_size):
+            h, w = hidden[rows], weight[cols]  # (R, H), (V_b, H)
             dz = ops.kl_backward(
-                z_pi,
-                z_q,
+                F.linear(h, w),  # (R, V_b), recomputed
+                teacher_logits(terms, rows, cols),  # (R, V_b), recomputed
                 lse_pi[rows],
                 lse_q[rows],
                 kl_pi_q[rows],
                 g_kl_q_pi[rows],
                 g_kl_pi_q[rows],
             )
-            grads.add(dz, rows, hidden[rows])
+            grads.add(dz, rows, cols, h, w)
         return *grads.result()[:2], None, None, None
 
 
@@ -173,7 +200,7 @@ def logprobs_rows(ops: ModuleType):
     """The ``Backend.logprobs`` entry point running ``ChunkedLogprobs`` with ``ops``."""
 
     def run(hidden, weight, bias, labels, inv_temp, with_entropy, chunk_size):
-        size = chunk_size or default_chunk_size(weight.shape[0])
+        size = chunk_size or default_chunk_size(weight.shape[0], hidden.device)
         return ChunkedLogprobs.apply(
             hidden, weight, bias, labels, inv_temp, with_entropy, size, ops
         )
@@ -185,7 +212,7 @@ def kl_rows(ops: ModuleType):
     """The ``Backend.kl`` entry point running ``ChunkedKL`` with ``ops``."""
 
     def run(hidden, weight, terms: list[RowTerm], chunk_size):
-        size = chunk_size or default_chunk_size(weight.shape[0])
+        size = chunk_size or default_chunk_size(weight.shape[0], hidden.device)
         return ChunkedKL.apply(hidden, weight, terms, size, ops)
 
     return run

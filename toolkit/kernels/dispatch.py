@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 
@@ -24,21 +25,18 @@ IMPLS = ("reference", "chunked", "triton")
 ENV_VAR = "TOOLKIT_KERNELS_IMPL"
 
 
-class LogprobFn(Protocol):
-    def __call__(self, hidden, weight, bias, labels, inv_temp, with_entropy, chunk_size): ...
-
-
-class KLFn(Protocol):
-    def __call__(self, hidden, weight, terms, chunk_size): ...
-
-
 @dataclass(frozen=True)
 class Backend:
-    """One implementation's two entry points, both on flat rows (see ``toolkit.kernels.api``)."""
+    """One implementation's entry points, both on flat rows (called by ``toolkit.kernels.api``).
+
+    ``logprobs(hidden, weight, bias, labels, inv_temp, with_entropy, chunk_size)`` →
+    ``(log_prob (N,), entropy (N,) | None)``; ``kl(hidden, weight, terms, chunk_size)`` →
+    ``(KL(q‖π) (N,), KL(π‖q) (N,))``.
+    """
 
     name: str
-    logprobs: LogprobFn
-    kl: KLFn
+    logprobs: Callable[..., tuple]
+    kl: Callable[..., tuple]
 
 
 def triton_importable() -> bool:
@@ -47,6 +45,15 @@ def triton_importable() -> bool:
 
 def triton_interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0").lower() in ("1", "true", "on", "yes")
+
+
+def _triton_imported_compiled() -> bool:
+    """Triton fixes compiled vs interpreted mode for its own library when first imported."""
+    if "triton" not in sys.modules:
+        return False
+    import triton.language as tl
+
+    return type(tl.max).__name__ != "InterpretedFunction"
 
 
 def resolve(impl: str | None, device: torch.device) -> str:
@@ -71,6 +78,12 @@ def resolve(impl: str | None, device: torch.device) -> str:
                 f"implementation 'triton' (from {source}) needs CUDA tensors, got {device.type!r} "
                 "ones; use impl='chunked' on the CPU (or set TRITON_INTERPRET=1 to run the "
                 "kernels in Triton's slow CPU interpreter, as the tests do)"
+            )
+        if device.type != "cuda" and _triton_imported_compiled():
+            raise ValueError(
+                f"implementation 'triton' (from {source}) on the CPU needs TRITON_INTERPRET=1 "
+                "set before triton is first imported; it was imported without it. Set it in the "
+                "environment before starting Python"
             )
     return impl
 

@@ -37,11 +37,13 @@ def upcast(x: torch.Tensor) -> torch.Tensor:
     return x.to(accumulation_dtype(x.dtype))
 
 
-def teacher_logits(terms: list[RowTerm], rows: slice = slice(None)) -> torch.Tensor:
-    """``Σ_k c_k · z_k`` over ``rows`` → ``(C, V)`` upcast (each product upcast before summing)."""
+def teacher_logits(
+    terms: list[RowTerm], rows: slice = slice(None), cols: slice = slice(None)
+) -> torch.Tensor:
+    """``Σ_k c_k · z_k`` for ``rows`` and vocabulary ``cols`` → ``(C, V_c)``, upcast per term."""
     total = None
     for hidden, weight, coef in terms:
-        z = upcast(F.linear(hidden[rows], weight))  # (C, V)
+        z = upcast(F.linear(hidden[rows], weight[cols]))  # (C, V_c)
         if isinstance(coef, torch.Tensor):
             z.mul_(coef[rows, None])
         elif coef != 1.0:

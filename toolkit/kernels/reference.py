@@ -23,7 +23,8 @@ def token_logprobs_rows(
     chunk_size: int | None = None,  # unused: the reference never chunks
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``log p(y_t)`` and (optionally) the entropy ``−Σ_v p log p`` of ``p = softmax(z/τ)``."""
-    logp = (upcast(F.linear(hidden, weight, bias)) * inv_temp).log_softmax(-1)  # (N, V)
+    logits = upcast(F.linear(hidden, weight, bias))  # (N, V)
+    logp = (logits * inv_temp if inv_temp != 1.0 else logits).log_softmax(-1)  # (N, V)
     logprobs = logp.gather(-1, labels[:, None])[:, 0]  # (N,)
     entropy = -(logp.exp() * logp).sum(-1) if with_entropy else None
     return logprobs, entropy

@@ -1,9 +1,8 @@
-"""Per-row softmax statistics of one chunk of logits, and their logit gradients, in torch.
+"""Per-row softmax statistics of a block of logits, and their logit gradients, in torch.
 
 The ``ops`` of the ``"chunked"`` implementation (see ``toolkit.kernels.chunking`` for the
-contract). Every function works on a ``(C, V)`` chunk in float32 (float64 for float64
-inputs) and overwrites its scratch
-inputs where that saves a ``(C, V)`` buffer.
+contract). Every function works on a ``(C, V)`` block in float32 (float64 for float64
+inputs) and overwrites its scratch inputs where that saves a ``(C, V)`` buffer.
 """
 
 from __future__ import annotations
@@ -32,13 +31,14 @@ def logprob_forward(z, labels, inv_temp: float, with_entropy: bool):
 
 
 def logprob_backward(z, labels, lse, entropy, g_log_prob, g_entropy, inv_temp: float):
-    """``dz = (1/τ)·[g_y·(onehot(y) − p) − g_H·p ⊙ (log p + H)]``, in ``z``'s dtype."""
+    """``dz = (1/τ)·[g_y·(onehot(y) − p) − g_H·p ⊙ (log p + H)]`` on a vocabulary tile."""
     log_p = _scaled(z, inv_temp).sub_(lse[:, None])  # (C, V)
     coef = g_log_prob[:, None]  # (C, 1), becomes (C, V) with an entropy gradient
     if g_entropy is not None:
         coef = (log_p + entropy[:, None]).mul_(g_entropy[:, None]).add_(coef)
     dz = log_p.exp_().mul_(coef).neg_()  # −p ⊙ coef
-    dz.scatter_add_(1, labels[:, None], g_log_prob[:, None])
+    here = (labels >= 0) & (labels < dz.shape[1])  # the label is in this vocabulary tile
+    dz.scatter_add_(1, labels.clamp(0, dz.shape[1] - 1)[:, None], (g_log_prob * here)[:, None])
     if inv_temp != 1.0:
         dz.mul_(inv_temp)
     return dz.to(z.dtype)

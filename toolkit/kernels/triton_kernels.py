@@ -13,24 +13,20 @@ it is ``KL(π‖q) = E_π[z_π − z_q] − lse_π + lse_q`` (and symmetrically 
 kernels read the saved ``lse`` and write ``dz`` over the logits in place. All arithmetic is
 float32; loads upcast bf16/fp16 logits.
 
-Kernels are jitted on first use, separately for compiled (CUDA) and interpreted
-(``TRITON_INTERPRET=1``, CPU) mode, so the mode follows the environment at call time.
+On the CPU the kernels run in Triton's interpreter, which needs ``TRITON_INTERPRET=1`` set
+before ``triton`` is first imported (``toolkit.kernels.dispatch`` checks).
 """
 
 from __future__ import annotations
-
-import functools
-from types import SimpleNamespace
 
 import torch
 import triton
 import triton.language as tl
 
-from toolkit.kernels.dispatch import triton_interpreting
-
 MAX_BLOCK_V = 4096
 
 
+@triton.jit
 def _logprob_fwd(
     z_ptr,  # (C, V) logits, row stride stride_z
     labels_ptr,  # (C,) int64
@@ -68,6 +64,7 @@ def _logprob_fwd(
         tl.store(entropy_ptr + row, lse - a / s)
 
 
+@triton.jit
 def _logprob_bwd(
     z_ptr,  # (C, V) logits in, dz out (same buffer)
     labels_ptr,  # (C,) int64
@@ -101,6 +98,7 @@ def _logprob_bwd(
         tl.store(z_row + cols, (dz * inv_temp).to(z.dtype), mask=inside)
 
 
+@triton.jit
 def _kl_fwd(
     z_pi_ptr,  # (C, V) policy logits
     z_q_ptr,  # (C, V) float32 teacher logits
@@ -140,6 +138,7 @@ def _kl_fwd(
     tl.store(lse_q_ptr + row, lse_q)
 
 
+@triton.jit
 def _kl_bwd(
     z_pi_ptr,  # (C, V) policy logits in, dz_π out (same buffer)
     z_q_ptr,  # (C, V) float32 teacher logits
@@ -168,60 +167,48 @@ def _kl_bwd(
         tl.store(pi_row + cols, dz.to(z_pi.dtype), mask=inside)
 
 
-@functools.cache
-def _jitted(interpreting: bool) -> SimpleNamespace:
-    """The four kernels, jitted for one mode (``triton.jit`` fixes the mode when it runs)."""
-    del interpreting  # the cache key: triton.jit reads TRITON_INTERPRET itself
-    kernels = (_logprob_fwd, _logprob_bwd, _kl_fwd, _kl_bwd)
-    return SimpleNamespace(**{k.__name__.lstrip("_"): triton.jit(k) for k in kernels})
+def _launch(kernel, z: torch.Tensor, *args, **constexprs) -> None:
+    """One program per row of ``z (C, V)``; ``args`` follow the kernel's signature."""
+    block = min(MAX_BLOCK_V, triton.next_power_of_2(z.shape[1]))
+    kernel[(z.shape[0],)](*args, BLOCK_V=block, num_warps=8 if block >= 2048 else 4, **constexprs)
 
 
-def _launch(name: str, rows: int, vocab: int, *args, **constexprs) -> None:
-    block = min(MAX_BLOCK_V, triton.next_power_of_2(vocab))
-    kernel = getattr(_jitted(triton_interpreting()), name)
-    kernel[(rows,)](*args, BLOCK_V=block, num_warps=8 if block >= 2048 else 4, **constexprs)
-
-
-def _row_vectors(like: torch.Tensor, n: int) -> list[torch.Tensor]:
-    return [torch.empty(like.shape[0], device=like.device, dtype=torch.float32) for _ in range(n)]
+def _rows(*vectors: torch.Tensor) -> list[torch.Tensor]:
+    """``(C,)`` float32 contiguous copies (or the vectors themselves) for the kernels."""
+    return [v.float().contiguous() for v in vectors]
 
 
 def logprob_forward(z, labels, inv_temp: float, with_entropy: bool):
     """Row ``log p_y``, entropy (or ``None``) and ``lse`` of ``softmax(z/τ)``; ``z (C, V)``."""
-    z = z.contiguous()
-    log_prob, entropy, lse = _row_vectors(z, 3)
-    C, V = z.shape
-    _launch("logprob_fwd", C, V, z, labels.contiguous(), log_prob, entropy, lse, z.stride(0), V,
-            inv_temp, WITH_ENTROPY=with_entropy)  # fmt: skip
+    z, (C, V) = z.contiguous(), z.shape
+    log_prob, entropy, lse = (z.new_empty(C, dtype=torch.float32) for _ in range(3))
+    args = (z, labels.contiguous(), log_prob, entropy, lse, z.stride(0), V, inv_temp)
+    _launch(_logprob_fwd, z, *args, WITH_ENTROPY=with_entropy)
     return log_prob, entropy if with_entropy else None, lse
 
 
 def logprob_backward(z, labels, lse, entropy, g_log_prob, g_entropy, inv_temp: float):
-    """``dz (C, V)`` written over ``z``."""
-    z = z.contiguous()
-    C, V = z.shape
+    """``dz (C, V)``, written over ``z``."""
+    z, V = z.contiguous(), z.shape[1]
     with_entropy = g_entropy is not None
-    _launch("logprob_bwd", C, V, z, labels.contiguous(), lse.contiguous(),
-            entropy.contiguous() if with_entropy else lse, g_log_prob.float().contiguous(),
-            g_entropy.float().contiguous() if with_entropy else lse, z.stride(0), V, inv_temp,
-            WITH_ENTROPY=with_entropy)  # fmt: skip
+    if not with_entropy:  # placeholders for pointers the kernel does not read
+        entropy = g_entropy = lse
+    args = (z, labels.contiguous(), *_rows(lse, entropy, g_log_prob, g_entropy), z.stride(0), V)
+    _launch(_logprob_bwd, z, *args, inv_temp, WITH_ENTROPY=with_entropy)
     return z
 
 
 def kl_forward(z_pi, z_q):
     """Row ``KL(q‖π)``, ``KL(π‖q)``, ``lse_π``, ``lse_q``; ``z_pi``, ``z_q`` ``(C, V)``."""
-    z_pi, z_q = z_pi.contiguous(), z_q.contiguous()
-    kl_q_pi, kl_pi_q, lse_pi, lse_q = _row_vectors(z_pi, 4)
-    C, V = z_pi.shape
-    _launch("kl_fwd", C, V, z_pi, z_q, kl_q_pi, kl_pi_q, lse_pi, lse_q, z_pi.stride(0),
-            z_q.stride(0), V)  # fmt: skip
-    return kl_q_pi, kl_pi_q, lse_pi, lse_q
+    z_pi, z_q, (C, V) = z_pi.contiguous(), z_q.contiguous(), z_pi.shape
+    outs = [z_pi.new_empty(C, dtype=torch.float32) for _ in range(4)]
+    _launch(_kl_fwd, z_pi, z_pi, z_q, *outs, z_pi.stride(0), z_q.stride(0), V)
+    return tuple(outs)
 
 
 def kl_backward(z_pi, z_q, lse_pi, lse_q, kl_pi_q, g_kl_q_pi, g_kl_pi_q):
-    """``dz_π (C, V)`` written over ``z_pi``."""
-    z_pi, z_q = z_pi.contiguous(), z_q.contiguous()
-    C, V = z_pi.shape
-    vectors = [v.float().contiguous() for v in (lse_pi, lse_q, kl_pi_q, g_kl_q_pi, g_kl_pi_q)]
-    _launch("kl_bwd", C, V, z_pi, z_q, *vectors, z_pi.stride(0), z_q.stride(0), V)
+    """``dz_π (C, V)``, written over ``z_pi``."""
+    z_pi, z_q, V = z_pi.contiguous(), z_q.contiguous(), z_pi.shape[1]
+    vectors = _rows(lse_pi, lse_q, kl_pi_q, g_kl_q_pi, g_kl_pi_q)
+    _launch(_kl_bwd, z_pi, z_pi, z_q, *vectors, z_pi.stride(0), z_q.stride(0), V)
     return z_pi
