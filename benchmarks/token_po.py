@@ -30,6 +30,8 @@ CONFIGS = {
     "tdpo2": {"method": "tdpo2"},
     "tdpo2+fused": {"method": "tdpo2", "use_fused_kernels": True},
     "sparsepo": {"method": "sparsepo", "sparsepo_mask": "ones"},
+    "sparsepo+activation mask": {"method": "sparsepo", "sparsepo_mask": "reference"},
+    "sparsepo+learned mask": {"method": "sparsepo", "sparsepo_mask": "learned"},
     "tis_dpo": {"method": "tis_dpo"},
     "target_dpo": {"method": "target_dpo"},
 }

@@ -111,6 +111,22 @@ def test_sparsepo_with_unit_masks_equals_tdpo1(models, tokenizer, tmp_path):
     )
 
 
+def test_learned_masks_start_as_tdpo1_and_train_with_the_policy(models, tokenizer, tmp_path):
+    learned = dict(method="sparsepo", sparsepo_mask="learned", sparsepo_mask_init="ones")
+    sparse = make(TokenPOTrainer, TokenPOConfig, models, tokenizer, tmp_path, **learned)
+    tdpo1 = make(TokenPOTrainer, TokenPOConfig, models, tokenizer, tmp_path, method="tdpo1")
+    sparse.model.eval()  # masks ≡ 1 exactly without dropout
+    tdpo1.model.eval()
+    assert loss_on_first_batch(sparse).item() == pytest.approx(
+        loss_on_first_batch(tdpo1).item(), abs=1e-6
+    )
+    before = [p.detach().clone() for p in sparse.sparsepo_masks.parameters()]
+    sparse.train()
+    after = list(sparse.sparsepo_masks.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    assert "mask/reward_chosen_sparsity" in sparse.state.log_history[0]
+
+
 def test_unit_token_weights_reduce_tis_dpo_to_dpo(models, tokenizer, tmp_path):
     data = [dict(r, chosen_weights=[1.0] * 200, rejected_weights=[1.0] * 200) for r in rows()]
     dpo = make(TokenPOTrainer, TokenPOConfig, models, tokenizer, tmp_path, method="dpo")

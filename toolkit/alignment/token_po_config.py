@@ -10,7 +10,7 @@ from toolkit.alignment.losses import LOSSES
 
 TOKEN_METHODS = tuple(m for m in LOSSES if m != "aligndistil")
 KL_METHODS = ("tdpo1", "tdpo2", "sparsepo")
-SPARSEPO_MASKS = ("reference", "ones")
+SPARSEPO_MASKS = ("reference", "learned", "ones")
 
 
 @dataclass
@@ -32,7 +32,21 @@ class TokenPOConfig(DPOConfig):
     )
     sparsepo_mask: str = field(
         default="reference",
-        metadata={"help": "'reference': activation mask of the reference model; 'ones': ≡ 1"},
+        metadata={
+            "help": "'reference': activation mask of the reference model; 'learned': masks "
+            "trained with the policy over the reference's hidden states; 'ones': ≡ 1"
+        },
+    )
+    sparsepo_mask_mode: str = field(
+        default="common",
+        metadata={"help": "learned masks: 'common' (m^u = m^d) or 'independent'"},
+    )
+    sparsepo_mask_init: str = field(
+        default="ones",
+        metadata={"help": "learned masks: 'ones' (start as TDPO1) or 'normal' (authors' init)"},
+    )
+    sparsepo_mask_weight_decay: float = field(
+        default=0.01, metadata={"help": "weight decay of the learned masks (paper 0.01)"}
     )
     sparsepo_l1: float = field(default=0.0, metadata={"help": "λ of the masks' L1 terms"})
     target_rpo_alpha: float = field(
@@ -53,6 +67,10 @@ class TokenPOConfig(DPOConfig):
         if self.sparsepo_mask not in SPARSEPO_MASKS:
             raise ValueError(
                 f"sparsepo_mask={self.sparsepo_mask!r}; choose one of {', '.join(SPARSEPO_MASKS)}"
+            )
+        if self.sparsepo_mask_mode not in ("common", "independent"):
+            raise ValueError(
+                f"sparsepo_mask_mode={self.sparsepo_mask_mode!r}; choose 'common' or 'independent'"
             )
         if self.precompute_ref_log_probs:
             raise ValueError(

@@ -65,6 +65,25 @@ class TokenWeightCollator(DataCollatorForPreference):
         return batch
 
 
+def prompt_length(tokenizer, prompt: str, completion: str) -> int:
+    """Tokens of ``prompt + completion`` that belong to the prompt: where the tokenized prompt
+    and the tokenized whole diverge, as TRL's ``DPOTrainer`` splits them (a token merged
+    across the boundary belongs to the completion)."""
+    prompt_ids = tokenizer(prompt)["input_ids"]
+    full = tokenizer(prompt + completion)["input_ids"]
+    n = 0
+    while n < min(len(prompt_ids), len(full)) and prompt_ids[n] == full[n]:
+        n += 1
+    return n
+
+
+def completion_token_ids(tokenizer, prompt: str, completion: str) -> list[int]:
+    """The completion's token ids as TRL tokenizes ``prompt + completion`` (EOS not included)."""
+    return tokenizer(prompt + completion)["input_ids"][
+        prompt_length(tokenizer, prompt, completion) :
+    ]
+
+
 def validate_text_dataset(dataset) -> None:
     """Before tokenization: every row has a prompt and two different, non-empty completions."""
     for i, ex in enumerate(dataset):
@@ -130,6 +149,14 @@ class TokenPOTrainer(DPOTrainer):
                 eos_weight=0.0 if args.method in ("target_dpo", "target_rpo") else 1.0,
             )
         self._check_reference_vocab()
+        self.sparsepo_masks = None
+        if args.method == "sparsepo" and args.sparsepo_mask == "learned":
+            from toolkit.alignment.masks import SparsePOMasks
+
+            reference = self.accelerator.unwrap_model(self.ref_model or self.model)
+            self.sparsepo_masks = SparsePOMasks.from_config(
+                reference.config, args.sparsepo_mask_mode, init=args.sparsepo_mask_init
+            ).to(self.accelerator.device)
         for dataset in (self.train_dataset, self.eval_dataset):
             for part in _parts(dataset):
                 validate_token_dataset(part, args.method)
@@ -144,16 +171,24 @@ class TokenPOTrainer(DPOTrainer):
                     f"policy's ({policy}): they must share one tokenizer"
                 )
 
+    def create_optimizer(self, *args, **kwargs):
+        """TRL's optimizer, plus the learned SparsePO masks with their own weight decay."""
+        optimizer = super().create_optimizer(*args, **kwargs)
+        if self.sparsepo_masks is not None:
+            from toolkit.alignment.masks import mask_parameter_groups
+
+            decay = self.args.sparsepo_mask_weight_decay
+            for group in mask_parameter_groups(self.sparsepo_masks, decay):
+                optimizer.add_param_group(group)
+        return optimizer
+
     def _set_signature_columns_if_needed(self):
         super()._set_signature_columns_if_needed()
         self._signature_columns = list(dict.fromkeys([*self._signature_columns, *WEIGHT_COLUMNS]))
 
     def completion_token_ids(self, prompt: str, completion: str) -> list[int]:
         """The completion's token ids as this trainer tokenizes ``prompt + completion``."""
-        tokenizer = self._tokenizer
-        full = tokenizer(prompt + completion)["input_ids"]
-        start = len(tokenizer(prompt)["input_ids"])
-        return full[start:]
+        return completion_token_ids(self._tokenizer, prompt, completion)
 
     # ---- per-token quantities -------------------------------------------------------------
 
@@ -217,25 +252,34 @@ class TokenPOTrainer(DPOTrainer):
             kwargs["rejected_diff_mask"] = rejected_w
             if method == "target_rpo":
                 kwargs["alpha"] = args.target_rpo_alpha
-        elif method == "sparsepo" and args.sparsepo_mask == "reference":
-            from toolkit.alignment.masks import reference_activation_mask
-
-            mask = reference_activation_mask(
-                self.accelerator.unwrap_model(ref_model),
-                inputs["input_ids"],
-                inputs["attention_mask"],
-                inputs["completion_mask"],
-            )[:, 1:]
-            chosen_m, rejected_m = mask.chunk(2, dim=0)
+        elif method == "sparsepo" and args.sparsepo_mask != "ones":
+            reward_mask, kl_mask = self._sparsepo_masks(inputs, ref_model)
+            reward_c, reward_r = reward_mask[:, 1:].chunk(2, dim=0)
+            kl_c, kl_r = kl_mask[:, 1:].chunk(2, dim=0)
             kwargs.update(
-                reward_mask_chosen=chosen_m,
-                reward_mask_rejected=rejected_m,
-                kl_mask_chosen=chosen_m,
-                kl_mask_rejected=rejected_m,
+                reward_mask_chosen=reward_c,
+                reward_mask_rejected=reward_r,
+                kl_mask_chosen=kl_c,
+                kl_mask_rejected=kl_r,
                 l1_reward=args.sparsepo_l1,
                 l1_kl=args.sparsepo_l1,
             )
         return kwargs
+
+    def _sparsepo_masks(self, inputs, ref_model) -> tuple[torch.Tensor, torch.Tensor]:
+        """(m^u, m^d) over the input positions (2B, L): reference-derived or learned."""
+        from toolkit.alignment.masks import reference_activation_mask, reference_hidden_states
+
+        reference = self.accelerator.unwrap_model(ref_model)
+        ids, attention, completion = (
+            inputs[k] for k in ("input_ids", "attention_mask", "completion_mask")
+        )
+        if self.sparsepo_masks is None:
+            mask = reference_activation_mask(reference, ids, attention, completion)
+            return mask, mask
+        self.sparsepo_masks.train(self.model.training)
+        states = reference_hidden_states(reference, ids, attention)  # (L, 2B, T, H)
+        return self.sparsepo_masks(states, completion)
 
     def _compute_loss(self, model, inputs, return_outputs):
         mode = "train" if self.model.training else "eval"
@@ -261,6 +305,8 @@ class TokenPOTrainer(DPOTrainer):
 
 __all__ = [
     "TokenPOTrainer",
+    "completion_token_ids",
+    "prompt_length",
     "TokenWeightCollator",
     "validate_text_dataset",
     "validate_token_dataset",
