@@ -25,6 +25,7 @@ from toolkit.zoo.loading import (
 from toolkit.zoo.registry import ZooSpec, builtin_names, get_spec, register, unregister
 
 register(tiny_gpt2.SPEC)
+register(tiny_gpt2.CODE_SPEC)
 
 __all__ = [
     "CACHE_ENV",
