@@ -90,3 +90,25 @@ def test_reference_policy_sits_at_zero_kl(lm, reward):
         max_new_tokens=6,
     )
     assert point.kl == pytest.approx(0.0, abs=1e-5)
+
+
+def test_frontier_keeps_the_upper_envelope_and_gap_compares_at_equal_kl():
+    from toolkit.alignment.sentiment_control import (
+        FrontierPoint,
+        frontier,
+        frontier_gap,
+        frontier_reward,
+    )
+
+    origin = FrontierPoint(reward=0.0, kl=0.0)
+    points = [FrontierPoint(2.0, 4.0), FrontierPoint(1.0, 2.0), FrontierPoint(0.5, 3.0)]
+    curve = frontier(points, origin)
+    assert curve == [origin, FrontierPoint(1.0, 2.0), FrontierPoint(2.0, 4.0)]
+    assert frontier_reward(curve, 1.0) == pytest.approx(0.5)
+    assert frontier_reward(curve, 3.0) == pytest.approx(1.5)
+    assert frontier_reward(curve, 10.0) == pytest.approx(2.0)
+    assert frontier_gap(points, points, origin) == pytest.approx((0 + 0 - 1.0) / 3)
+    higher = [FrontierPoint(p.reward + 0.25, p.kl) for p in curve[1:]]
+    assert frontier_gap(higher, curve[1:], origin) == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        frontier_gap([], points, origin)

@@ -161,3 +161,34 @@ def evaluate_policy(
         ]
     )
     return FrontierPoint(reward=rewards.mean().item(), kl=kls.mean().item())
+
+
+def frontier(points: Sequence[FrontierPoint], origin: FrontierPoint) -> list[FrontierPoint]:
+    """The reward–KL frontier of ``points``: the best reward reached at KL ≤ k, as a
+    piecewise-linear curve from ``origin`` (the reference policy, KL 0) through the points
+    that raise it, sorted by KL. Dominated points (more KL, no more reward) drop out."""
+    curve = [origin]
+    for point in sorted(points, key=lambda p: p.kl):
+        if point.reward > curve[-1].reward:
+            curve.append(point)
+    return curve
+
+
+def frontier_reward(curve: Sequence[FrontierPoint], kl: float) -> float:
+    """The frontier's reward at ``kl``: linear between its points, flat beyond the last."""
+    for left, right in zip(curve, curve[1:], strict=False):
+        if kl <= right.kl:
+            t = (kl - left.kl) / (right.kl - left.kl) if right.kl > left.kl else 1.0
+            return left.reward + max(0.0, t) * (right.reward - left.reward)
+    return curve[-1].reward
+
+
+def frontier_gap(
+    points: Sequence[FrontierPoint], baseline: Sequence[FrontierPoint], origin: FrontierPoint
+) -> float:
+    """Mean reward of ``points`` above ``baseline``'s frontier at the same KL: > 0 means
+    ``points`` get more reward for the KL they spend (SparsePO's claim against DPO)."""
+    if not points or not baseline:
+        raise ValueError("frontier_gap needs at least one point on each side")
+    curve = frontier(baseline, origin)
+    return sum(p.reward - frontier_reward(curve, p.kl) for p in points) / len(points)

@@ -1,0 +1,336 @@
+"""Training recipes over the loss family: one preference run, TIS-DPO weights, AlignDistil.
+
+What the token-level notebook composes: :func:`train_preference` runs
+:class:`~toolkit.alignment.token_po_trainer.TokenPOTrainer` for a few hundred steps and keeps
+weight snapshots for the checkpoint slider; :func:`tis_weight_columns` turns a DPO /
+reverse-DPO pair into TIS-DPO's per-token weight columns; :func:`train_aligndistil`
+distils a policy towards AlignDistil's teacher (a plain loop: the teacher needs full
+per-position logits of three models, which TRL's trainer does not carry);
+:func:`pair_token_tracks` computes the per-token quantities a
+:class:`~widgets.TokenWeightView` shows.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import datasets
+import torch
+from datasets import Dataset
+from tqdm.auto import tqdm
+from transformers import (
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    PrinterCallback,
+    TrainerCallback,
+)
+
+from toolkit.alignment.losses import (
+    aligndistil_loss,
+    aligndistil_teacher_logits,
+    contrastive_teacher_logits,
+    token_kl_from_logits,
+)
+from toolkit.alignment.masks import contrastive_token_weights, reference_activation_mask
+from toolkit.alignment.token_po_config import TokenPOConfig
+from toolkit.alignment.token_po_trainer import (
+    TokenPOTrainer,
+    completion_token_ids,
+    prompt_length,
+)
+from toolkit.seeding import seed_everything
+
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass
+class PreferenceRun:
+    """A trained policy, its log history and weight snapshots by training step."""
+
+    method: str
+    beta: float
+    model: PreTrainedModel
+    log: list[dict] = field(default_factory=list)
+    snapshots: dict[int, StateDict] = field(default_factory=dict)
+
+    def at_step(self, step: int) -> PreTrainedModel:
+        """A copy of the policy with the weights it had after ``step`` training steps."""
+        if step not in self.snapshots:
+            raise ValueError(f"no snapshot at step {step}; have {sorted(self.snapshots)}")
+        model = copy.deepcopy(self.model)
+        model.load_state_dict(self.snapshots[step])
+        return model.eval()
+
+
+def _state(model: torch.nn.Module) -> StateDict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class _Snapshots(TrainerCallback):
+    """Copies the policy's weights at the given global steps (step 0 before training)."""
+
+    def __init__(self, steps: Sequence[int], store: dict[int, StateDict]):
+        self.steps, self.store = set(steps), store
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if 0 in self.steps:
+            self.store[0] = _state(model)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step in self.steps:
+            self.store[state.global_step] = _state(model)
+
+
+@contextmanager
+def _quiet_datasets():
+    """No progress bars from TRL's dataset preprocessing (restored afterwards)."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
+def train_preference(
+    policy: PreTrainedModel,
+    reference: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: Sequence[dict],
+    *,
+    method: str,
+    beta: float,
+    steps: int,
+    batch_size: int = 8,
+    learning_rate: float = 5e-4,
+    seed: int = 0,
+    snapshot_steps: Sequence[int] = (),
+    **config,
+) -> PreferenceRun:
+    """Train a copy of ``policy`` against ``reference`` with ``method`` for ``steps`` steps.
+
+    ``rows`` are TRL preference rows (``prompt``, ``chosen``, ``rejected``, and the weight
+    columns where the method needs them); ``config`` goes to :class:`TokenPOConfig`. The
+    inputs are left untouched. Weights are snapshotted at ``snapshot_steps``.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    seed_everything(seed)
+    snapshots: dict[int, StateDict] = {}
+    columns = ("prompt", "chosen", "rejected", "chosen_weights", "rejected_weights")
+    dataset = Dataset.from_list([{k: r[k] for k in columns if k in r} for r in rows])
+    with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(), _quiet_datasets():
+        warnings.simplefilter("ignore")
+        args = TokenPOConfig(
+            output_dir=out,
+            method=method,
+            beta=beta,
+            max_steps=steps,
+            per_device_train_batch_size=batch_size,
+            learning_rate=learning_rate,
+            lr_scheduler_type="constant_with_warmup",
+            warmup_steps=max(1, steps // 10),
+            seed=seed,
+            report_to="none",
+            use_cpu=True,
+            bf16=False,
+            logging_steps=max(1, steps // 10),
+            save_strategy="no",
+            dataloader_num_workers=0,
+            disable_tqdm=True,  # one bar per notebook loop, not one per run
+            **config,
+        )
+        trainer = TokenPOTrainer(
+            copy.deepcopy(policy),
+            ref_model=copy.deepcopy(reference),
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            callbacks=[_Snapshots(snapshot_steps, snapshots)],
+        )
+        trainer.remove_callback(PrinterCallback)  # the log stays in run.log
+        trainer.train()
+    model = trainer.model.eval()
+    return PreferenceRun(method, beta, model, list(trainer.state.log_history), snapshots)
+
+
+def swap_preferences(rows: Sequence[dict]) -> list[dict]:
+    """The reverse-DPO data of TIS-DPO and AlignDistil: chosen and rejected swapped."""
+    return [dict(r, chosen=r["rejected"], rejected=r["chosen"]) for r in rows]
+
+
+def _completion_batch(tokenizer, pairs: Sequence[tuple[str, str]], device):
+    """Right-padded ``prompt + completion`` ids (B, L) and the completion mask of the labels
+    ``ids[:, 1:]`` (B, L − 1), tokenized as the trainer does (TRL appends EOS)."""
+    sequences, starts = [], []
+    for prompt, completion in pairs:
+        sequences.append(tokenizer(prompt + completion)["input_ids"] + [tokenizer.eos_token_id])
+        starts.append(prompt_length(tokenizer, prompt, completion))
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros(len(sequences), width - 1, dtype=torch.bool)
+    for i, (seq, start) in enumerate(zip(sequences, starts, strict=True)):
+        ids[i, : len(seq)] = torch.tensor(seq)
+        mask[i, start - 1 : len(seq) - 1] = True
+    attention = torch.zeros_like(ids)
+    for i, seq in enumerate(sequences):
+        attention[i, : len(seq)] = 1
+    return ids.to(device), attention.to(device), mask.to(device)
+
+
+def _logits(model, ids, attention) -> torch.Tensor:
+    """Next-token logits at every labelled position, (B, L − 1, V) float32."""
+    return model(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
+
+
+@torch.no_grad()
+def completion_logps(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str
+) -> torch.Tensor:
+    """log π(y_t | x, y<t) of each completion token as the trainer tokenizes it, EOS last."""
+    ids, attention, mask = _completion_batch(tokenizer, [(prompt, completion)], model.device)
+    logps = _logits(model, ids, attention).log_softmax(-1)
+    logps = logps.gather(-1, ids[:, 1:, None])[..., 0]
+    return logps[mask].cpu()
+
+
+def tis_weight_columns(
+    rows: Sequence[dict],
+    dpo: PreTrainedModel,
+    reverse: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    transform: str = "rank_based",
+    **transform_params,
+) -> list[dict]:
+    """``rows`` with TIS-DPO's ``chosen_weights`` / ``rejected_weights`` (arXiv 2410.04350):
+    per-token ``log π_dpo − log π_rev`` (sign flipped on the rejected side), transformed by
+    ``transform`` (``toolkit.alignment.masks.TRANSFORMS``). One weight per completion token
+    and one for EOS."""
+    out = []
+    for row in rows:
+        weights = {}
+        for side in ("chosen", "rejected"):
+            logps = [
+                completion_logps(m, tokenizer, row["prompt"], row[side]) for m in (dpo, reverse)
+            ]
+            mask = torch.ones(1, len(logps[0]), dtype=torch.bool)
+            w = contrastive_token_weights(
+                logps[0][None], logps[1][None], mask, side == "chosen", transform,
+                **transform_params,
+            )  # fmt: skip
+            weights[f"{side}_weights"] = w[0].tolist()
+        out.append(dict(row, **weights))
+    return out
+
+
+def train_aligndistil(
+    policy: PreTrainedModel,
+    reference: PreTrainedModel,
+    dpo: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: Sequence[dict],
+    *,
+    reverse: PreTrainedModel | None = None,
+    beta: float = 0.1,
+    beta2: float = 10.0,
+    steps: int = 100,
+    batch_size: int = 8,
+    learning_rate: float = 5e-4,
+    seed: int = 0,
+) -> PreferenceRun:
+    """Distil a copy of ``policy`` towards AlignDistil's teacher (arXiv 2503.02832), off-policy
+    on the preference responses (chosen and rejected alike).
+
+    With ``reverse`` the teacher is the contrastive one, ``z* = z_dpo + w_t (z_dpo − z_rev)``
+    with token-adaptive ``w_t = β₂·TVD + 1e-3``; without it, Theorem 1's
+    ``z* = (β/β₂) z_dpo + (1 − β/β₂) z_ref``. The loss is ``aligndistil_loss``, length-normalized.
+    """
+    if steps < 1 or not rows:
+        raise ValueError("need steps >= 1 and at least one row")
+    seed_everything(seed)
+    student = copy.deepcopy(policy).train()
+    optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate, weight_decay=0.0)
+    responses = [(r["prompt"], r[side]) for r in rows for side in ("chosen", "rejected")]
+    generator = torch.Generator().manual_seed(seed)
+    log = []
+    for step in tqdm(range(1, steps + 1), desc="AlignDistil", leave=False):
+        pick = torch.randint(len(responses), (batch_size,), generator=generator).tolist()
+        ids, attention, mask = _completion_batch(
+            tokenizer, [responses[i] for i in pick], student.device
+        )
+        with torch.no_grad():
+            z_dpo = _logits(dpo, ids, attention)
+            if reverse is not None:
+                teacher = contrastive_teacher_logits(z_dpo, _logits(reverse, ids, attention), beta2)
+            else:
+                z_ref = _logits(reference, ids, attention)
+                teacher = aligndistil_teacher_logits(z_ref, z_dpo, beta, beta2)
+        out = aligndistil_loss(
+            _logits(student, ids, attention), teacher.logits, mask, beta, teacher.weights
+        )
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        optimizer.step()
+        log.append({"step": step, "loss": out.loss.item()})
+    return PreferenceRun("aligndistil", beta, student.eval(), log)
+
+
+@torch.no_grad()
+def pair_token_tracks(
+    policy: PreTrainedModel,
+    reference: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    row: dict,
+    extra: Callable[[str], dict[str, Sequence[float]]] | None = None,
+) -> dict[str, dict[str, list[float]]]:
+    """Per-token quantities of one pair for a :class:`~widgets.TokenWeightView` snapshot:
+    ``log-ratio`` (log πθ − log πref), ``KL`` (KL_t(πref‖πθ)) and the SparsePO reference
+    ``activation mask``, each ``{"chosen": [...], "rejected": [...]}`` over the completion
+    tokens and EOS. ``extra(side)`` may add tracks of its own (e.g. TIS weights)."""
+    tracks: dict[str, dict[str, list[float]]] = {}
+    for side in ("chosen", "rejected"):
+        ids, attention, mask = _completion_batch(
+            tokenizer, [(row["prompt"], row[side])], policy.device
+        )
+        z_pi, z_ref = _logits(policy, ids, attention), _logits(reference, ids, attention)
+        labels = ids[:, 1:, None]
+        ratio = z_pi.log_softmax(-1).gather(-1, labels) - z_ref.log_softmax(-1).gather(-1, labels)
+        completion = torch.cat([torch.zeros_like(mask[:, :1]), mask], dim=1)
+        activation = reference_activation_mask(reference, ids, attention, completion)[:, 1:]
+        values = {
+            "log-ratio": ratio[..., 0],
+            "KL": token_kl_from_logits(z_pi, z_ref),
+            "activation mask": activation,
+        }
+        for name, v in values.items():
+            tracks.setdefault(name, {})[side] = v[mask].tolist()
+        for name, v in (extra(side) if extra else {}).items():
+            tracks.setdefault(name, {})[side] = list(v)
+    return tracks
+
+
+def completion_tokens(
+    tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str
+) -> list[str]:
+    """The completion's tokens as text, as the trainer tokenizes them, EOS last."""
+    ids = completion_token_ids(tokenizer, prompt, completion) + [tokenizer.eos_token_id]
+    return [tokenizer.decode([i]) for i in ids]
+
+
+__all__ = [
+    "PreferenceRun",
+    "completion_logps",
+    "completion_tokens",
+    "pair_token_tracks",
+    "swap_preferences",
+    "tis_weight_columns",
+    "train_aligndistil",
+    "train_preference",
+]
