@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.claims import load_claims
+from toolkit.claims.record import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -105,3 +106,14 @@ def test_unknown_parameter_fails_with_its_name(tmp_path):
 def test_filter_matching_nothing_lists_available(tmp_path):
     result = run_cli("run", "-k", "no-such-notebook", "--out", str(tmp_path))
     assert result.returncode != 0 and "00_welcome.ipynb" in result.stdout
+
+
+def test_token_masks_records_both_claims_with_their_measurements(smoke_runs):
+    run_dir, result = smoke_runs["01_token_masks.ipynb"]
+    claims = {c.paper.split()[0]: c for c in load_claims(run_dir / result["claims_file"])}
+    frontier, target = claims["arXiv:2410.05102"], claims["arXiv:2503.02783"]
+    assert {"gap_activation_mask", "gap_learned_mask"} <= set(frontier.measured)
+    assert {"dpo_chosen_delta", "target_dpo_chosen_delta", "pass_rate_dpo"} <= set(target.measured)
+    assert 0.0 <= target.measured["pass_rate_target_dpo"] <= 1.0
+    for claim in (frontier, target):
+        assert claim.held == evaluate(claim.holds_if, claim.measured)
