@@ -1,7 +1,8 @@
 """Run by test_token_po_accelerate.py under `accelerate launch` with two CPU processes.
 
-Trains a tiny GPT-2 for two TDPO2 steps with the fused kernels and writes, per rank, a
-checksum of the policy's weights and the logged loss to the directory in argv[1].
+Trains a tiny GPT-2 for two steps of the method configured by the JSON in argv[2] and
+writes, per rank, checksums of the policy's weights (and of learned SparsePO masks) and the
+logged losses to the directory in argv[1].
 """
 
 import copy
@@ -28,8 +29,7 @@ data = [
 ]
 args = TokenPOConfig(
     output_dir=str(out / "run"),
-    method="tdpo2",
-    use_fused_kernels=True,
+    **json.loads(sys.argv[2]),
     per_device_train_batch_size=2,
     max_steps=2,
     learning_rate=1e-3,
@@ -54,6 +54,9 @@ result = {
     "world_size": trainer.accelerator.num_processes,
     "initial": initial,
     "checksum": sum(p.double().sum().item() for p in model.parameters()),
+    "mask_checksum": None
+    if trainer.sparsepo_masks is None
+    else sum(p.double().sum().item() for p in trainer.sparsepo_masks.parameters()),
     "losses": [h["loss"] for h in trainer.state.log_history if "loss" in h],
 }
 (out / f"rank{rank}.json").write_text(json.dumps(result))

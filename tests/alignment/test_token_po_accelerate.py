@@ -11,10 +11,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).with_name("accelerate_token_po_script.py")
 
 
-def test_two_cpu_processes_train_in_sync(tmp_path):
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"method": "tdpo2", "use_fused_kernels": True},
+        {"method": "sparsepo", "sparsepo_mask": "learned", "sparsepo_mask_init": "normal"},
+    ],
+    ids=["tdpo2-fused", "sparsepo-learned-masks"],
+)
+def test_two_cpu_processes_train_in_sync(tmp_path, config):
     command = [
         sys.executable,
         "-m",
@@ -30,6 +40,7 @@ def test_two_cpu_processes_train_in_sync(tmp_path):
         "no",
         str(SCRIPT),
         str(tmp_path),
+        json.dumps(config),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -38,3 +49,4 @@ def test_two_cpu_processes_train_in_sync(tmp_path):
     assert ranks[0]["checksum"] == ranks[1]["checksum"], "DDP kept the replicas identical"
     assert ranks[0]["checksum"] != ranks[0]["initial"], "the policy was updated"
     assert ranks[0]["losses"] and all(math.isfinite(x) for x in ranks[0]["losses"])
+    assert ranks[0]["mask_checksum"] == ranks[1]["mask_checksum"], "masks stayed in sync"

@@ -182,6 +182,16 @@ class TokenPOTrainer(DPOTrainer):
                 optimizer.add_param_group(group)
         return optimizer
 
+    def training_step(self, model, inputs, *args, **kwargs):
+        """TRL's step; with learned SparsePO masks under several processes, their gradients
+        are averaged across ranks as DDP does for the policy's (the masks live outside it)."""
+        loss = super().training_step(model, inputs, *args, **kwargs)
+        if self.sparsepo_masks is not None and self.accelerator.num_processes > 1:
+            for p in self.sparsepo_masks.parameters():
+                grad = p.grad if p.grad is not None else torch.zeros_like(p)
+                p.grad = self.accelerator.reduce(grad, reduction="mean")
+        return loss
+
     def _set_signature_columns_if_needed(self):
         super()._set_signature_columns_if_needed()
         self._signature_columns = list(dict.fromkeys([*self._signature_columns, *WEIGHT_COLUMNS]))
