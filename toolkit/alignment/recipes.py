@@ -174,13 +174,12 @@ def _completion_batch(tokenizer, pairs: Sequence[tuple[str, str]], device):
         starts.append(prompt_length(tokenizer, prompt, completion))
     width = max(len(s) for s in sequences)
     ids = torch.full((len(sequences), width), tokenizer.pad_token_id, dtype=torch.long)
+    attention = torch.zeros_like(ids)
     mask = torch.zeros(len(sequences), width - 1, dtype=torch.bool)
     for i, (seq, start) in enumerate(zip(sequences, starts, strict=True)):
         ids[i, : len(seq)] = torch.tensor(seq)
-        mask[i, start - 1 : len(seq) - 1] = True
-    attention = torch.zeros_like(ids)
-    for i, seq in enumerate(sequences):
         attention[i, : len(seq)] = 1
+        mask[i, start - 1 : len(seq) - 1] = True
     return ids.to(device), attention.to(device), mask.to(device)
 
 

@@ -19,6 +19,7 @@ from toolkit.zoo.loading import (
     build_builtin,
     list_models,
     load_causal_lm,
+    load_reward_model,
     load_sentence_encoder,
     training_log,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "list_entries",
     "list_models",
     "load_causal_lm",
+    "load_reward_model",
     "load_sentence_encoder",
     "register",
     "remove_entries",

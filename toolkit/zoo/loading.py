@@ -9,6 +9,7 @@ import torch
 from transformers import (
     AutoModel,
     AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
     AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -102,6 +103,31 @@ def load_sentence_encoder(
     if device is not None:
         model = model.to(device)
     return SentenceEncoder(model.eval(), tokenizer)
+
+
+def load_reward_model(
+    name_or_path: str | Path, *, device: str | torch.device | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A reward model to train: ``AutoModelForSequenceClassification(num_labels=1)`` on the
+    backbone of a built-in causal LM, the packaged MiniLM, a local directory or a hub id. The
+    scalar head is freshly initialized; the pad token (EOS where missing) is set in the
+    config, which decoder heads need to find each sequence's last token, and an encoder's
+    EOS is its separator token (TRL appends EOS to every response)."""
+    source = minilm_path() if str(name_or_path) == MINILM else _resolve(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        if tokenizer.eos_token is None:  # encoders: TRL appends EOS text to each response
+            tokenizer.eos_token = tokenizer.sep_token
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, num_labels=1, pad_token_id=tokenizer.pad_token_id
+        )
+    except (OSError, ValueError) as error:
+        raise _load_failed(source, error) from error
+    if device is not None:
+        model = model.to(device)
+    return model, tokenizer
 
 
 def list_models() -> list[dict]:
