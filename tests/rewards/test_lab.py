@@ -1,0 +1,43 @@
+"""The bias lab: Z bins per bias, best-of-N picks the top-scored response, sentence counts."""
+
+import pytest
+import torch
+
+from toolkit.rewards.lab import best_of_n, lab_rows, sentence_count
+from toolkit.rewards.metrics import reward_scores
+
+
+@pytest.mark.parametrize("bias", ["length", "sycophancy", "concept", "discrimination"])
+def test_lab_rows_bin_z_on_both_sides(bias):
+    rows = lab_rows(bias, 40, 0)
+    assert rows == lab_rows(bias, 40, 0)
+    pairs = {}
+    for r in rows:
+        for side in ("chosen", "rejected"):
+            pairs.setdefault(r[f"z_bin_{side}"], set()).add(r[f"z_{side}"])
+    if bias != "length":  # categorical: one bin per value
+        assert all(len(values) == 1 for values in pairs.values())
+    assert len(pairs) >= 2
+    favoured = sum(r["z_favoured_chosen"] for r in rows) / len(rows)
+    assert favoured > 0.6, "the training split ties the favoured Z to the chosen side"
+
+
+def test_best_of_n_takes_the_highest_reward():
+    class LengthReward(torch.nn.Module):  # reward = number of non-pad tokens
+        training = False
+
+        def __init__(self):
+            super().__init__()
+            self.device = torch.device("cpu")
+
+        def forward(self, input_ids, attention_mask):
+            return type("Out", (), {"logits": attention_mask.sum(-1, keepdim=True).float()})
+
+    from toolkit.zoo.tiny import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    model = LengthReward()
+    groups = [[" a.", " a longer review. Two sentences.", " mid size."]]
+    assert best_of_n(model, tokenizer, ["p"], groups) == [groups[0][1]]
+    assert reward_scores(model, tokenizer, ["p"], [" a."]).shape == (1,)
+    assert sentence_count(groups[0][1]) == 2
