@@ -43,6 +43,7 @@ from toolkit.alignment.token_po_trainer import (
     completion_token_ids,
     prompt_length,
 )
+from toolkit.notebook_training import quiet_cpu_args
 from toolkit.seeding import seed_everything
 
 StateDict = dict[str, torch.Tensor]
@@ -131,19 +132,12 @@ def train_preference(
             output_dir=out,
             method=method,
             beta=beta,
-            max_steps=steps,
             per_device_train_batch_size=batch_size,
             learning_rate=learning_rate,
             lr_scheduler_type="constant_with_warmup",
             warmup_steps=max(1, steps // 10),
             seed=seed,
-            report_to="none",
-            use_cpu=True,
-            bf16=False,
-            logging_steps=max(1, steps // 10),
-            save_strategy="no",
-            dataloader_num_workers=0,
-            disable_tqdm=True,  # one bar per notebook loop, not one per run
+            **quiet_cpu_args(steps),
             **config,
         )
         trainer = TokenPOTrainer(

@@ -28,6 +28,7 @@ from datasets import Dataset
 from transformers import PrinterCallback
 
 from toolkit.data.preferences import biased_pairs, counterfactual_pairs
+from toolkit.notebook_training import quiet_cpu_args
 from toolkit.rewards.binning import categorical_bins, continuous_bins
 from toolkit.rewards.causal_reward_config import CausalRewardConfig
 from toolkit.rewards.causal_reward_trainer import CausalRewardTrainer
@@ -79,17 +80,10 @@ def train_reward_model(
             mmd_lambda=mmd_lambda,
             mmd_variant=mmd_variant,
             mmd_on=mmd_on,
-            max_steps=steps,
             per_device_train_batch_size=batch_size,
             learning_rate=learning_rate,
             seed=seed,
-            report_to="none",
-            use_cpu=True,
-            bf16=False,
-            logging_steps=max(1, steps // 10),
-            save_strategy="no",
-            dataloader_num_workers=0,
-            disable_tqdm=True,
+            **quiet_cpu_args(steps),
         )
         trainer = CausalRewardTrainer(
             model, args=args, train_dataset=dataset, processing_class=tokenizer

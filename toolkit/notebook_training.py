@@ -1,0 +1,18 @@
+"""Trainer arguments shared by the notebooks' short in-process training runs."""
+
+from __future__ import annotations
+
+
+def quiet_cpu_args(steps: int) -> dict:
+    """``TrainingArguments`` for a short run inside a notebook: CPU, float32, no checkpoints,
+    no reporting, no per-run progress bar (the notebook's loop has one), ~10 log entries."""
+    return dict(
+        max_steps=steps,
+        logging_steps=max(1, steps // 10),
+        report_to="none",
+        use_cpu=True,
+        bf16=False,
+        save_strategy="no",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
