@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def quiet_cpu_args(steps: int) -> dict:
     """``TrainingArguments`` for a short run inside a notebook: CPU, float32, no checkpoints,
-    no reporting, no per-run progress bar (the notebook's loop has one), ~10 log entries."""
+    no reporting, no per-run progress bar (the notebook's loop has one), ~10 log entries, and
+    no activation checkpointing (TRL's configs turn it on; on a tiny model it only recomputes)."""
     return dict(
         max_steps=steps,
         logging_steps=max(1, steps // 10),
@@ -15,4 +16,5 @@ def quiet_cpu_args(steps: int) -> dict:
         save_strategy="no",
         dataloader_num_workers=0,
         disable_tqdm=True,
+        activation_checkpointing=False,
     )

@@ -90,11 +90,13 @@ def test_lambda_zero_equals_trl_reward_loss(tokenizer, tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["unconditional", "conditional"])
-def test_penalty_is_added_with_its_weight(tokenizer, tmp_path, variant):
+@pytest.mark.parametrize(("bandwidth", "sigma"), [(None, 1.0), (0.5, 0.5)])
+def test_penalty_is_added_with_its_weight(tokenizer, tmp_path, variant, bandwidth, sigma):
+    """The default σ on rewards is 1 (logit units), one σ for both sides."""
     base = make(CausalRewardTrainer, CausalRewardConfig, tokenizer, tmp_path, mmd_lambda=0.0)
     reg = make(
         CausalRewardTrainer, CausalRewardConfig, tokenizer, tmp_path,
-        mmd_lambda=10.0, mmd_variant=variant, mmd_bandwidth=1.0,
+        mmd_lambda=10.0, mmd_variant=variant, mmd_bandwidth=bandwidth,
     )  # fmt: skip
     batch = first_batch(reg)
     z = torch.cat([batch["z_bin_chosen"], batch["z_bin_rejected"]])
@@ -103,10 +105,11 @@ def test_penalty_is_added_with_its_weight(tokenizer, tmp_path, variant):
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
         ).logits[:, 0]
     if variant == "unconditional":
-        penalty = binned_mmd_penalty(rewards, z, 1.0)
+        penalty = binned_mmd_penalty(rewards, z, sigma)
     else:
         penalty = sum(
-            binned_mmd_penalty(r, b, 1.0) for r, b in zip(rewards.chunk(2), z.chunk(2), strict=True)
+            binned_mmd_penalty(r, b, sigma)
+            for r, b in zip(rewards.chunk(2), z.chunk(2), strict=True)
         )
     plain = base.compute_loss(base.model, first_batch(base)).item()
     assert reg.compute_loss(reg.model, batch).item() == pytest.approx(

@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from toolkit.rewards.lab import best_of_n, lab_rows, sentence_count
+from toolkit.rewards.lab import (
+    RewardModelReport,
+    best_of_n,
+    lab_rows,
+    sentence_count,
+    sweep_view_data,
+)
 from toolkit.rewards.metrics import reward_scores
 
 
@@ -41,3 +47,24 @@ def test_best_of_n_takes_the_highest_reward():
     assert best_of_n(model, tokenizer, ["p"], groups) == [groups[0][1]]
     assert reward_scores(model, tokenizer, ["p"], [" a."]).shape == (1,)
     assert sentence_count(groups[0][1]) == 2
+
+
+def test_sweep_view_data_spreads_vanilla_over_the_variants():
+    def report(reward, z):
+        return RewardModelReport(0.5, 0.75, 0.1, reward, 0.0, rewards=(reward, -reward), z=z)
+
+    reports = {
+        ("length", "vanilla", 0.0): report(2.0, (3, 1)),
+        ("length", "unconditional", 1.0): report(1.0, (3, 1)),
+        ("length", "conditional", 1.0): report(0.5, (3, 1)),
+    }
+    data = sweep_view_data(reports)
+    assert data["z"] == {"length": [1, 0]} and data["z_labels"] == {"length": ["1", "3"]}
+    keys = [(r["variant"], r["lam"], r["gap"]) for r in data["runs"]]
+    assert keys == [
+        ("unconditional", 0.0, 2.0),
+        ("conditional", 0.0, 2.0),
+        ("unconditional", 1.0, 1.0),
+        ("conditional", 1.0, 0.5),
+    ]
+    assert data["runs"][0]["rewards"] == [2.0, -2.0] and data["runs"][0]["accuracy"] == 0.75

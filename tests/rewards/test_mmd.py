@@ -78,3 +78,17 @@ def test_penalty_sums_bin_pairs_and_warns_on_thin_bins():
         binned_mmd_penalty(values, bins.float())
     with pytest.raises(ValueError, match="one per value"):
         binned_mmd_penalty(values, bins[:5])
+
+
+def test_binned_penalty_shares_one_median_bandwidth_over_all_values():
+    torch.manual_seed(3)
+    values = torch.cat([torch.randn(6) * 0.01, torch.randn(6) * 0.01 + 0.02, torch.randn(6) + 5])
+    bins = torch.tensor([0] * 6 + [1] * 6 + [2] * 6)
+    sigma = median_bandwidth(values)
+    groups = [values[bins == b] for b in range(3)]
+    expected = sum(
+        mmd2_unbiased(groups[i], groups[j], bandwidth=sigma)
+        for i in range(3)
+        for j in range(i + 1, 3)
+    )
+    assert binned_mmd_penalty(values, bins).item() == pytest.approx(expected.item(), rel=1e-6)

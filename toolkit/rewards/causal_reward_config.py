@@ -37,7 +37,14 @@ class CausalRewardConfig(RewardConfig):
         },
     )
     mmd_bandwidth: float | None = field(
-        default=None, metadata={"help": "Gaussian kernel σ; None: median heuristic per bin pair"}
+        default=None,
+        metadata={
+            "help": "Gaussian kernel σ in the units of f. None: 1 on rewards (logit units: a "
+            "reward difference of 1 is a 73% preference) and the median heuristic over the "
+            "batch on representations. The median heuristic on rewards follows their spread, "
+            "which is tiny at initialization: the kernel is then so sharp that the penalty's "
+            "gradient swamps the preference loss and the model never learns the preference."
+        },
     )
 
     def __post_init__(self):

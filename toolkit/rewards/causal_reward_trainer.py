@@ -15,9 +15,10 @@ from trl import RewardTrainer
 from trl.trainer.reward_trainer import DataCollatorForPreference
 
 from toolkit.rewards.causal_reward_config import CausalRewardConfig
-from toolkit.rewards.mmd import binned_mmd_penalty
+from toolkit.rewards.mmd import binned_mmd_penalty, median_bandwidth
 
 Z_COLUMNS = ("z_bin_chosen", "z_bin_rejected")
+REWARD_BANDWIDTH = 1.0  # σ on reward scalars when none is given (see CausalRewardConfig)
 
 
 @dataclasses.dataclass
@@ -78,13 +79,14 @@ class CausalRewardTrainer(RewardTrainer):
             values = pooled_representation(outputs.hidden_states[-1], inputs["attention_mask"])
         else:
             values = outputs.logits.squeeze(-1)  # (2B,) rewards, chosen first
+        sigma = args.mmd_bandwidth
+        if sigma is None:
+            sigma = REWARD_BANDWIDTH if args.mmd_on == "reward" else median_bandwidth(values)
         if args.mmd_variant == "unconditional":
-            penalty = binned_mmd_penalty(values, z, args.mmd_bandwidth)
+            penalty = binned_mmd_penalty(values, z, sigma)
         else:
             (v_w, v_l), (z_w, z_l) = values.chunk(2), z.chunk(2)
-            penalty = binned_mmd_penalty(v_w, z_w, args.mmd_bandwidth) + binned_mmd_penalty(
-                v_l, z_l, args.mmd_bandwidth
-            )
+            penalty = binned_mmd_penalty(v_w, z_w, sigma) + binned_mmd_penalty(v_l, z_l, sigma)
         mode = "train" if self.model.training else "eval"
         self._metrics[mode]["mmd"].append(self.accelerator.gather(penalty.detach()).mean().item())
         loss = loss + args.mmd_lambda * penalty

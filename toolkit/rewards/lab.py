@@ -62,6 +62,7 @@ def train_reward_model(
     mmd_lambda: float = 0.0,
     mmd_variant: str = "unconditional",
     mmd_on: str = "reward",
+    mmd_bandwidth: float | None = None,
     steps: int = 60,
     batch_size: int = 16,
     learning_rate: float = 3e-4,
@@ -80,6 +81,7 @@ def train_reward_model(
             mmd_lambda=mmd_lambda,
             mmd_variant=mmd_variant,
             mmd_on=mmd_on,
+            mmd_bandwidth=mmd_bandwidth,
             per_device_train_batch_size=batch_size,
             learning_rate=learning_rate,
             seed=seed,
@@ -96,13 +98,17 @@ def train_reward_model(
 @dataclass(frozen=True)
 class RewardModelReport:
     """What a reward model learned: accuracy with and without the confound, and its reliance
-    on Z (correlation with the favoured Z on the de-confounded split, counterfactual gap)."""
+    on Z (correlation with the favoured Z on the de-confounded split, counterfactual gap).
+    ``rewards`` and ``z`` are its reward and the Z of each de-confounded response (chosen
+    ones first), for plots of reward against Z."""
 
     accuracy_iid: float
     accuracy_deconfounded: float
     z_correlation: float
     counterfactual_gap: float
     counterfactual_shift: float
+    rewards: tuple[float, ...] = ()
+    z: tuple = ()
 
 
 @torch.no_grad()
@@ -122,6 +128,7 @@ def evaluate_reward_model(model, tokenizer, bias: str, n: int, seed: int) -> Rew
     favoured = [float(r["z_favoured_chosen"]) for r in test] + [
         float(r["z_favoured_rejected"]) for r in test
     ]
+    z = [r["z_chosen"] for r in test] + [r["z_rejected"] for r in test]
     gap = counterfactual_gap(
         model, tokenizer, [p.to_dict() for p in counterfactual_pairs(bias, n, seed)]
     )
@@ -131,7 +138,35 @@ def evaluate_reward_model(model, tokenizer, bias: str, n: int, seed: int) -> Rew
         z_correlation=z_correlation(rewards, favoured),
         counterfactual_gap=gap["gap"],
         counterfactual_shift=gap["shift"],
+        rewards=tuple(rewards.tolist()),
+        z=tuple(z),
     )
+
+
+def sweep_view_data(reports: dict[tuple[str, str, float], RewardModelReport]) -> dict:
+    """Arguments of ``widgets.RewardSweepView`` from ``{(bias, variant, λ): report}``.
+
+    The vanilla model (variant ``"vanilla"``, λ = 0) becomes the λ = 0 end of every causal
+    variant's sweep; Z values become indices into their sorted distinct values."""
+    variants = list(dict.fromkeys(v for _, v, _ in reports if v != "vanilla"))
+    runs, z, z_labels = [], {}, {}
+    for (bias, variant, lam), report in reports.items():
+        if bias not in z:
+            levels = sorted(set(report.z))
+            z[bias] = [levels.index(v) for v in report.z]
+            z_labels[bias] = [str(v) for v in levels]
+        for name in variants if variant == "vanilla" else [variant]:
+            runs.append(
+                {
+                    "bias": bias,
+                    "variant": name,
+                    "lam": lam,
+                    "rewards": list(report.rewards),
+                    "accuracy": report.accuracy_deconfounded,
+                    "gap": report.counterfactual_gap,
+                }
+            )
+    return {"runs": runs, "z": z, "z_labels": z_labels}
 
 
 @torch.no_grad()

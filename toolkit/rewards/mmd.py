@@ -5,7 +5,10 @@ invariance through its necessary condition ``f(T) ⊥ Z``: with Z split into bin
 ``m = 1..M``, the penalty is ``Σ_{m<m'} MMD(p_m, p_m')`` between the distributions of f in
 each pair of bins. The paper names a Gaussian kernel without a bandwidth; the default here
 is the median heuristic (the median pairwise distance of the pooled samples, detached), and
-``bandwidth=`` fixes one.
+``bandwidth=`` fixes one. :func:`binned_mmd_penalty` takes one σ for all its bin pairs, from
+every value it is given: a σ from each pair's own samples would follow the spread inside
+the bins, and when that spread is small (chosen rewards alike) the kernel turns so sharp
+that the penalty's gradient swamps the preference loss.
 
 The estimator is the unbiased MMD² of Gretton et al. (2012, eq. 3): within-sample kernel
 means exclude the diagonal, so for two samples of one distribution it is 0 in expectation
@@ -32,10 +35,10 @@ def _as_samples(name: str, x: Tensor) -> Tensor:
     return x
 
 
-def median_bandwidth(x: Tensor, y: Tensor) -> Tensor:
+def median_bandwidth(*samples: Tensor) -> Tensor:
     """σ = median of the pairwise Euclidean distances of the pooled samples (no gradient);
     1 when they are all equal, so the kernel stays defined."""
-    pooled = torch.cat([_as_samples("x", x), _as_samples("y", y)]).detach()
+    pooled = torch.cat([_as_samples(f"sample {i}", x) for i, x in enumerate(samples)]).detach()
     distances = torch.cdist(pooled, pooled)
     upper = distances[torch.triu_indices(len(pooled), len(pooled), 1).unbind()]
     sigma = upper.median()
@@ -77,7 +80,8 @@ def binned_mmd_penalty(
     Args:
         values: f per example, (N,) rewards or (N, d) representations.
         bins: (N,) integer bin of Z per example.
-        bandwidth: kernel bandwidth, or None for the median heuristic per bin pair.
+        bandwidth: kernel bandwidth, or None for the median heuristic over all ``values``
+            (one σ shared by every bin pair).
         min_count: bins with fewer examples are skipped, with a warning naming them (a
             mini-batch often misses some bins; the unbiased estimator needs 2 per bin).
 
@@ -106,6 +110,8 @@ def binned_mmd_penalty(
             stacklevel=2,
         )
         return total
+    if bandwidth is None:
+        bandwidth = median_bandwidth(values)
     groups = [values[bins == i] for i in usable]
     for i in range(len(groups)):
         for j in range(i + 1, len(groups)):
