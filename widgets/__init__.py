@@ -4,7 +4,9 @@ Each widget is one ES module plus one CSS file in this package (see ``widgets.ba
 they render offline in JupyterLab and in static HTML (``widgets.export.to_html``).
 """
 
+from widgets.reward_sweep_view import RewardSweepView
+from widgets.taste_playground import TastePlayground
 from widgets.token_strip import TokenStrip
 from widgets.token_weight_view import TokenWeightView
 
-__all__ = ["TokenStrip", "TokenWeightView"]
+__all__ = ["RewardSweepView", "TastePlayground", "TokenStrip", "TokenWeightView"]
