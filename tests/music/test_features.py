@@ -120,11 +120,14 @@ def test_bad_audio_raises(audio, sr, match):
 
 
 def test_feature_matrix_orders_columns_and_ignores_extra_keys():
-    rows = [dict(zip(FEATURES, range(7), strict=True)), {**dict.fromkeys(FEATURES, 1.0), "x": 9}]
+    rows = [
+        dict(zip(FEATURES, range(len(FEATURES)), strict=True)),
+        {**dict.fromkeys(FEATURES, 1.0), "x": 9},
+    ]
     matrix = feature_matrix(rows)
     assert matrix.shape == (2, len(FEATURES))
-    np.testing.assert_array_equal(matrix[0], np.arange(7.0))
-    np.testing.assert_array_equal(matrix[1], np.ones(7))
+    np.testing.assert_array_equal(matrix[0], np.arange(float(len(FEATURES))))
+    np.testing.assert_array_equal(matrix[1], np.ones(len(FEATURES)))
 
 
 def test_feature_matrix_errors():
@@ -135,3 +138,16 @@ def test_feature_matrix_errors():
         feature_matrix([good, {k: v for k, v in good.items() if k != "tempo"}])
     with pytest.raises(ValueError, match="non-finite roughness"):
         feature_matrix([{**dict.fromkeys(FEATURES, 1.0), "roughness": math.nan}])
+
+
+def test_staccato_sounds_for_less_of_the_time_than_legato():
+    def melody(held):
+        slots = [
+            np.pad(note(m, 0.25 * held), (0, round(0.25 * (1 - held) * SR)))
+            for m in (60, 62, 64, 65) * 3
+        ]
+        return 0.3 * np.concatenate(slots)
+
+    legato, staccato = (audio_features(melody(h), SR)["sustain"] for h in (1.0, 0.3))
+    assert legato > 0.9 and staccato < 0.5
+    assert 0.0 <= staccato <= legato <= 1.0

@@ -24,6 +24,7 @@ FEATURES = {
     "pitch_range",
     "roughness",
     "loudness",
+    "sustain",
 }
 NUMERIC = tuple(RANGES)
 
@@ -120,7 +121,7 @@ def test_expected_directions_use_known_features_and_match_the_brief():
     assert len(table) == len(directions)
     assert table[("bitter", "pitch_mean")] == -1
     assert table[("sour", "roughness")] == +1
-    assert table[("salty", "onset_rate")] == +1
+    assert table[("salty", "sustain")] == -1  # staccato: silence between the notes
     assert table[("sweet", "roughness")] == -1
     assert table[("sweet", "tempo")] == -1
     assert table[("sweet", "loudness")] == -1

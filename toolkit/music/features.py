@@ -1,9 +1,9 @@
 """Audio features of a rendered piece, computed from the waveform alone.
 
-:func:`audio_features` turns mono audio into seven numbers that the crossmodal
+:func:`audio_features` turns mono audio into eight numbers that the crossmodal
 correspondences of Spanio et al. (arXiv 2503.02823) talk about: brightness, note density,
-tempo, register, pitch spread, dissonance and loudness. No score or MIDI is used, so the
-same code measures the rule-based composer, MusicGen or a recording.
+tempo, register, pitch spread, dissonance, loudness and articulation. No score or MIDI is
+used, so the same code measures the rule-based composer, MusicGen or a recording.
 
 Audio is float with full scale 1.0 (divide 16-bit PCM by 32768 first). Every analysis
 uses Hann-windowed frames of ``n = 2**round(log2(0.093 · sr))`` samples (2048 at 22.05 kHz
@@ -26,6 +26,9 @@ Feature scales (what a notebook plots):
   equally loud partials all a critical-band fraction apart. Independent of gain.
 * ``loudness`` — dBFS of the RMS, ``20·log10(rms)`` with full scale 1.0 (a full-scale sine
   is −3 dBFS).
+* ``sustain`` — share in [0, 1] of 20 ms frames whose RMS is within 20 dB of the piece's
+  95th-percentile frame: near 1 for legato (notes held into the next), lower for staccato
+  (silence between short notes). Onsets alone cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -46,12 +49,15 @@ FEATURES = (
     "pitch_range",
     "roughness",
     "loudness",
+    "sustain",
 )
 
 FRAME_SECONDS = 0.093
 MIN_SECONDS = 0.5
 SILENT_FRAME_DB = -60.0  # frames this far below the loudest frame are ignored
 SILENCE_DBFS = -100.0  # audio whose RMS is below this is rejected as silent
+SUSTAIN_FRAME_SECONDS = 0.02
+SUSTAIN_WINDOW_DB = 20.0  # a frame "sounds" within this many dB of the 95th-percentile frame
 TEMPO_RANGE = (40.0, 200.0)
 TEMPO_PEAK_SHARE = 0.8
 TEMPO_SMOOTH_SECONDS = 0.025
@@ -75,7 +81,7 @@ _CURVE_PEAK = math.exp(-_B1 * _X_PEAK) - math.exp(-_B2 * _X_PEAK)
 
 
 def audio_features(audio: np.ndarray, sample_rate: int) -> dict[str, float]:
-    """The seven :data:`FEATURES` of mono ``audio`` sampled at ``sample_rate`` Hz.
+    """The eight :data:`FEATURES` of mono ``audio`` sampled at ``sample_rate`` Hz.
 
     Raises:
         ValueError: ``sample_rate`` not a positive number; ``audio`` not 1-D, empty, not
@@ -101,6 +107,7 @@ def audio_features(audio: np.ndarray, sample_rate: int) -> dict[str, float]:
         "pitch_range": pitch_range,
         "roughness": _roughness(x, sr, 2 * n),
         "loudness": loudness,
+        "sustain": _sustain(x, sr),
     }
 
 
@@ -123,6 +130,14 @@ def feature_matrix(rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         i, j = bad[0]
         raise ValueError(f"feature dict {i} has non-finite {FEATURES[j]} = {matrix[i, j]}")
     return matrix
+
+
+def _sustain(x: np.ndarray, sr: float) -> float:
+    """Share of short frames within :data:`SUSTAIN_WINDOW_DB` of the 95th-percentile one."""
+    size = max(1, round(SUSTAIN_FRAME_SECONDS * sr))
+    frames = x[: len(x) // size * size].reshape(-1, size)
+    level = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-300)
+    return float(np.mean(level >= np.percentile(level, 95) - SUSTAIN_WINDOW_DB))
 
 
 def _validated(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:

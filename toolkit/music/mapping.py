@@ -80,7 +80,7 @@ INSTRUMENT_OF: dict[str, tuple[str, str]] = {
 FEATURES_OF: dict[str, tuple[tuple[str, int], ...]] = {
     "pitch_center": (("pitch_mean", +1), ("spectral_centroid", +1)),
     "tempo_bpm": (("tempo", +1), ("onset_rate", +1)),
-    "articulation": (("onset_rate", -1),),  # detached notes give more distinct onsets
+    "articulation": (("sustain", +1),),  # held notes leave no silence between them
     "consonance": (("roughness", -1),),
     "loudness": (("loudness", +1),),
 }
