@@ -12,6 +12,7 @@ from toolkit.music.study import (
     direction_table,
     profile_of,
     taste_pieces,
+    taste_pipeline,
 )
 
 
@@ -61,3 +62,13 @@ def test_classifier_is_scored_on_held_out_seeds(pieces):
     np.testing.assert_allclose(result.confusion.sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="share seeds"):
         classify_tastes(tasted, tasted)
+
+
+def test_pipeline_uses_the_profile_or_the_text_and_its_cues():
+    from toolkit.music.taste import TasteProfile
+
+    out = taste_pipeline(TasteProfile(salty=1.0), "", seed=1, bars=2)
+    assert out["profile"] == TasteProfile(salty=1.0) and "salty" in out["caption"].lower()
+    assert len(out["notes"]) > 0 and out["audio"].ndim == 1 and set(out["features"])
+    cued = taste_pipeline(TasteProfile(), "a bitter piece, slow, on the flute", seed=1, bars=2)
+    assert cued["profile"].dominant == "bitter" and "flute" in cued["caption"]

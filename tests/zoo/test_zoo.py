@@ -124,3 +124,21 @@ def test_cli_zoo_list_json(small_spec, capsys):
     assert rows["all-MiniLM-L6-v2"]["kind"] == "sentence-encoder"
     assert main(["zoo", "clean", small_spec.name]) == 0
     assert not [e for e in zoo.list_entries() if e.name == small_spec.name]
+
+
+def test_reward_model_loads_quietly_and_names_missing_backbone_weights(small_spec, tmp_path):
+    import warnings
+
+    from safetensors.torch import load_file, save_file
+
+    model, tokenizer = zoo.load_causal_lm(small_spec.name)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fresh scalar head alone is expected: no warning
+        zoo.load_reward_model(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    dropped = next(k for k in weights if k.endswith("ln_f.weight"))
+    save_file({k: v for k, v in weights.items() if k != dropped}, tmp_path / "model.safetensors")
+    with pytest.warns(UserWarning, match="freshly initialized: .*ln_f.weight"):
+        zoo.load_reward_model(tmp_path)

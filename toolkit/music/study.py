@@ -23,6 +23,7 @@ from toolkit.music.features import audio_features
 from toolkit.music.mapping import expected_directions, params_from_taste
 from toolkit.music.synth import render
 from toolkit.music.taste import TASTES, TasteProfile
+from toolkit.music.text import describe, text_to_params
 
 NEUTRAL = "neutral"
 MIN_EFFECT = 0.5  # |Cohen's d| a direction needs to count as moved (a "medium" effect)
@@ -148,3 +149,25 @@ def classify_tastes(
         confusion=matrix,
         labels=list(labels),
     )
+
+
+def taste_pipeline(
+    profile: TasteProfile, text: str, seed: int, *, bars: int = 4, sample_rate: int = 16000
+) -> dict:
+    """Everything ``widgets.TastePlayground`` shows for one state: ``text`` (when given)
+    sets the profile and its musical cues override the parameters; otherwise ``profile``
+    is used as is."""
+    if text.strip():
+        profile, params = text_to_params(text)
+    else:
+        params = params_from_taste(profile)
+    piece = compose(params, seed=seed, bars=bars)
+    audio = render(piece, sample_rate=sample_rate, backend="builtin")
+    return {
+        "profile": profile,
+        "notes": [(n.pitch, n.start, n.end, n.velocity, n.voice) for n in piece.notes],
+        "audio": audio,
+        "sample_rate": sample_rate,
+        "features": audio_features(audio, sample_rate),
+        "caption": describe(profile, params),
+    }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -15,9 +18,29 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from transformers.utils import logging as hf_logging
+
 from toolkit.zoo.cache import ensure_entry, entry_path, read_manifest
 from toolkit.zoo.encoder import MINILM, SentenceEncoder, minilm_path
 from toolkit.zoo.registry import TRAINING_LOG, builtin_names, get_spec
+
+
+FRESH_HEAD_PREFIXES = ("score.", "classifier.", "bert.pooler.", "pooler.")
+
+
+@contextlib.contextmanager
+def _quiet_load_report() -> Iterator[None]:
+    """Silence transformers' load report (a warning table) and its weight-loading progress
+    bar for one ``from_pretrained``."""
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 class ZooError(LookupError):
@@ -120,11 +143,19 @@ def load_reward_model(
             tokenizer.eos_token = tokenizer.sep_token
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=1, pad_token_id=tokenizer.pad_token_id
-        )
+        with _quiet_load_report():  # the fresh scalar head is expected; other gaps are not
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                source, num_labels=1, pad_token_id=tokenizer.pad_token_id, output_loading_info=True
+            )
     except (OSError, ValueError) as error:
         raise _load_failed(source, error) from error
+    missing = [k for k in info["missing_keys"] if not k.startswith(FRESH_HEAD_PREFIXES)]
+    if missing:
+        warnings.warn(
+            f"reward model from {source}: backbone weights missing from the checkpoint and "
+            f"freshly initialized: {sorted(missing)[:8]}",
+            stacklevel=2,
+        )
     if device is not None:
         model = model.to(device)
     return model, tokenizer
