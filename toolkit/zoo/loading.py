@@ -17,13 +17,11 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
-
 from transformers.utils import logging as hf_logging
 
 from toolkit.zoo.cache import ensure_entry, entry_path, read_manifest
 from toolkit.zoo.encoder import MINILM, SentenceEncoder, minilm_path
 from toolkit.zoo.registry import TRAINING_LOG, builtin_names, get_spec
-
 
 FRESH_HEAD_PREFIXES = ("score.", "classifier.", "bert.pooler.", "pooler.")
 
