@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import datasets
+
 
 def quiet_cpu_args(steps: int) -> dict:
     """``TrainingArguments`` for a short run inside a notebook: CPU, float32, no checkpoints,
@@ -18,3 +23,15 @@ def quiet_cpu_args(steps: int) -> dict:
         disable_tqdm=True,
         activation_checkpointing=False,
     )
+
+
+@contextmanager
+def quiet_datasets() -> Iterator[None]:
+    """No progress bars from TRL's dataset preprocessing (restored afterwards)."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()

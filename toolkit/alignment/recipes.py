@@ -16,10 +16,8 @@ import copy
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import datasets
 import torch
 from datasets import Dataset
 from tqdm.auto import tqdm
@@ -43,7 +41,7 @@ from toolkit.alignment.token_po_trainer import (
     completion_token_ids,
     prompt_length,
 )
-from toolkit.notebook_training import quiet_cpu_args
+from toolkit.notebook_training import quiet_cpu_args, quiet_datasets
 from toolkit.seeding import seed_everything
 
 StateDict = dict[str, torch.Tensor]
@@ -87,18 +85,6 @@ class _Snapshots(TrainerCallback):
             self.store[state.global_step] = _state(model)
 
 
-@contextmanager
-def _quiet_datasets():
-    """No progress bars from TRL's dataset preprocessing (restored afterwards)."""
-    was_enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            datasets.enable_progress_bars()
-
-
 def train_preference(
     policy: PreTrainedModel,
     reference: PreTrainedModel,
@@ -126,7 +112,7 @@ def train_preference(
     snapshots: dict[int, StateDict] = {}
     columns = ("prompt", "chosen", "rejected", "chosen_weights", "rejected_weights")
     dataset = Dataset.from_list([{k: r[k] for k in columns if k in r} for r in rows])
-    with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(), _quiet_datasets():
+    with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(), quiet_datasets():
         warnings.simplefilter("ignore")
         args = TokenPOConfig(
             output_dir=out,

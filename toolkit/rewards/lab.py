@@ -28,7 +28,7 @@ from datasets import Dataset
 from transformers import PrinterCallback
 
 from toolkit.data.preferences import biased_pairs, counterfactual_pairs
-from toolkit.notebook_training import quiet_cpu_args
+from toolkit.notebook_training import quiet_cpu_args, quiet_datasets
 from toolkit.rewards.binning import categorical_bins, continuous_bins
 from toolkit.rewards.causal_reward_config import CausalRewardConfig
 from toolkit.rewards.causal_reward_trainer import CausalRewardTrainer
@@ -74,7 +74,7 @@ def train_reward_model(
     model, tokenizer = load_reward_model(backbone)
     columns = ("prompt", "chosen", "rejected", "z_bin_chosen", "z_bin_rejected")
     dataset = Dataset.from_list([{k: r[k] for k in columns} for r in rows])
-    with tempfile.TemporaryDirectory() as out, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(), quiet_datasets():
         warnings.simplefilter("ignore")  # thin bins in a mini-batch are expected here
         args = CausalRewardConfig(
             output_dir=out,
