@@ -87,8 +87,8 @@ YAW_MOMENT_RATIO = 0.13  # c / L: yaw moment per newton of motor thrust, per met
 MOTOR_MAX_SPEED = 2500.0  # rad/s, Ω_max, defines k_f
 WIND_MAX = 3.3  # m/s², per-axis bound of the wind acceleration
 WIND_WALK_STD = 0.02  # m/s² per control step, σ of the wind random walk
-POSITION_LIMIT = 100.0  # m, |p_i| beyond this counts as diverged
-RATE_LIMIT = 100.0  # rad/s, |ω_i| beyond this counts as diverged
+POSITION_LIMIT = 100.0  # m, ‖p‖ beyond this counts as diverged
+RATE_LIMIT = 100.0  # rad/s, ‖ω‖ beyond this counts as diverged
 ROPE_SLACK_TOL = 1e-3  # relative: the rope counts as taut at |r| ≥ ℓ(1 − tol)
 
 PARAM_NAMES = ("mass", "arm_length", "thrust_to_weight", "motor_alpha", "kp_scale")
@@ -112,24 +112,28 @@ RANGES = {"train": TRAIN_RANGES, "ood": OOD_RANGES}
 _MIXER = ((1, 1, 1, 1), (-1, -1, 1, 1), (-1, 1, 1, -1), (1, -1, 1, -1))
 
 
-def _quadratic_maps() -> tuple[list[list[float]], list[list[float]]]:
-    """Constant matrices: ``R(q)e₃ = A·vec(q qᵀ)`` and ``½ q ⊗ [0, ω] = B·vec(q ωᵀ)``."""
-    b3 = [[0.0] * 16 for _ in range(3)]  # index 4i + j ↔ q_i q_j, q = (w, x, y, z)
-    b3[0][4 * 1 + 3] = b3[0][4 * 0 + 2] = 2.0  # 2(xz + wy)
-    b3[1][4 * 2 + 3], b3[1][4 * 0 + 1] = 2.0, -2.0  # 2(yz − wx)
-    b3[2][0], b3[2][5], b3[2][10], b3[2][15] = 1.0, -1.0, -1.0, 1.0  # w² − x² − y² + z²
-    qdot = [[0.0] * 12 for _ in range(4)]  # index 3i + k ↔ q_i ω_k
-    for row, terms in enumerate(
-        (
-            ((1, 0, -1), (2, 1, -1), (3, 2, -1)),  # ẇ = −½(x ωx + y ωy + z ωz)
-            ((0, 0, 1), (2, 2, 1), (3, 1, -1)),  # ẋ = ½(w ωx + y ωz − z ωy)
-            ((0, 1, 1), (1, 2, -1), (3, 0, 1)),  # ẏ = ½(w ωy − x ωz + z ωx)
-            ((0, 2, 1), (1, 1, 1), (2, 0, -1)),  # ż = ½(w ωz + x ωy − y ωx)
-        )
-    ):
-        for i, k, sign in terms:
-            qdot[row][3 * i + k] = 0.5 * sign
-    return b3, qdot
+# R(q)e₃ and ½ q ⊗ [0, ω] are quadratic: linear maps of u = vec(q ⊗ [q, ω]), u[7i + j] = q_i·z_j
+# with z = (w, x, y, z, ω_x, ω_y, ω_z). Each term is (i, j, coefficient).
+_W, _X, _Y, _Z, _OX, _OY, _OZ = range(7)
+_BODY_Z_TERMS = (
+    ((_X, _Z, 2.0), (_W, _Y, 2.0)),  # 2(xz + wy)
+    ((_Y, _Z, 2.0), (_W, _X, -2.0)),  # 2(yz − wx)
+    ((_W, _W, 1.0), (_X, _X, -1.0), (_Y, _Y, -1.0), (_Z, _Z, 1.0)),  # w² − x² − y² + z²
+)
+_QUAT_RATE_TERMS = (
+    ((_X, _OX, -0.5), (_Y, _OY, -0.5), (_Z, _OZ, -0.5)),  # ẇ = −½(x ωx + y ωy + z ωz)
+    ((_W, _OX, 0.5), (_Y, _OZ, 0.5), (_Z, _OY, -0.5)),  # ẋ = ½(w ωx + y ωz − z ωy)
+    ((_W, _OY, 0.5), (_X, _OZ, -0.5), (_Z, _OX, 0.5)),  # ẏ = ½(w ωy − x ωz + z ωx)
+    ((_W, _OZ, 0.5), (_X, _OY, 0.5), (_Y, _OX, -0.5)),  # ż = ½(w ωz + x ωy − y ωx)
+)
+
+
+def _quadratic_matrix(rows, **kw) -> Tensor:
+    out = torch.zeros(len(rows), 28, **kw)
+    for r, terms in enumerate(rows):
+        for i, j, coefficient in terms:
+            out[r, 7 * i + j] = coefficient
+    return out
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,60 @@ _FIELD_SIZES = (("p", 3), ("v", 3), ("q", 4), ("omega", 3), ("thrust", 4))
 _ROPE_SIZES = (("rope_r", 3), ("rope_rdot", 3))
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Views of the component rows of one (D, N) state-shaped buffer."""
+
+    all: Tensor
+    p: Tensor
+    v: Tensor
+    q: Tensor
+    w: Tensor
+    f: Tensor
+    q_column: Tensor  # (4, 1, N)
+    q_and_w_row: Tensor  # (1, 7, N)
+    r: Tensor | None
+    r_dot: Tensor | None
+
+    @classmethod
+    def of(cls, buf: Tensor) -> _Rows:
+        rope = buf.shape[0] > 17
+        return cls(
+            all=buf,
+            p=buf[0:3],
+            v=buf[3:6],
+            q=buf[6:10],
+            w=buf[10:13],
+            f=buf[13:17],
+            q_column=buf[6:10, None],
+            q_and_w_row=buf[None, 6:13],
+            r=buf[17:20] if rope else None,
+            r_dot=buf[20:23] if rope else None,
+        )
+
+
+class _Scratch:
+    """Preallocated intermediates of one RK4 stage, and their row views."""
+
+    def __init__(self, n: int, **kw):
+        self.quadratic = torch.empty(4, 7, n, **kw)  # q_i · [q, ω]_j
+        self.quadratic_flat = self.quadratic.view(28, n)
+        self.body_z_and_quat_rate = torch.empty(7, n, **kw)
+        self.body_z = self.body_z_and_quat_rate[:3]
+        self.quat_rate = self.body_z_and_quat_rate[3:]
+        self.wrench = torch.empty(4, n, **kw)  # [T/m, J⁻¹τ] in derivatives
+        self.thrust_acc, self.angular_acc = self.wrench[0], self.wrench[1:]
+        self.rates_twice = torch.empty(6, n, **kw)  # [ω, ω]
+        self.rates_a, self.rates_b = self.rates_twice[1:4], self.rates_twice[2:5]
+        self.gyro = torch.empty(3, n, **kw)  # (ω_y ω_z, ω_z ω_x, ω_x ω_y)
+        self.feedback = torch.empty(3, n, **kw)
+        self.u = torch.empty(4, n, **kw)  # motor-command wrench over (1, l, l, c)
+        self.u_thrust, self.u_torque = self.u[0], self.u[1:]
+        self.f_cmd_rate = torch.empty(4, n, **kw)  # f_cmd/τ_m
+        self.q_squared = torch.empty(4, n, **kw)
+        self.q_scale = torch.empty(n, **kw)
+
+
 class QuadrotorEnv:
     """``num_envs`` quadrotors stepped together at 50 Hz (the physics only; no task or reward).
 
@@ -265,11 +323,16 @@ class QuadrotorEnv:
     per-env time [s] (N,) to anything (e.g. a reference position (N, 3)); its value is returned
     under ``"reference"``, the physics ignore it.
 
-    ``reset`` and ``step`` return ``(state_dict, info)``; ``state_dict`` holds the ``QuadState``
-    fields plus ``"wind"`` (N, 3) m/s², ``"mass"`` (N,) true mass kg, ``"time"`` (N,) s since
-    reset (and ``"reference"``); ``info`` holds ``"clipped_actions"`` (N,) int, the number of NaN
-    or out-of-range action entries this step, and ``"diverged"`` (N,) bool, envs whose state
-    became non-finite or left ``|p_i| ≤ 100 m``, ``|ω_i| ≤ 100 rad/s`` — those were reset.
+    ``reset`` and ``step`` return ``(state_dict, info)``. ``state_dict`` holds the ``QuadState``
+    fields and, at that state's ``"time"`` (N,) [s since reset], the true ``"wind"`` (N, 3)
+    [m/s², the one acting during the next step] and true ``"mass"`` (N,) [kg] (privileged
+    values, e.g. for an asymmetric critic), and ``"reference"`` when given. ``info`` holds
+    ``"clipped_actions"`` (N,) int, the number of NaN or out-of-range action entries this step,
+    and ``"diverged"`` (N,) bool, envs whose state became non-finite or left ``‖p‖ ≤ 100 m``,
+    ``‖ω‖ ≤ 100 rad/s`` — those were reset before returning.
+
+    On a shared CPU, ``torch.set_num_threads(1)`` can be far faster than intra-op threads
+    competing for busy cores (see ``benchmarks/quadrotor.py``).
     """
 
     dt_control = DT_CONTROL
@@ -319,15 +382,20 @@ class QuadrotorEnv:
         self._kp_rate = torch.tensor(kp_rate, **kw)[:, None]
         self._mixer = torch.tensor(_MIXER, **kw)
         self._unmixer = self._mixer.T / 4
-        b3_map, qdot_map = _quadratic_maps()
-        self._b3_map = torch.tensor(b3_map, **kw)
-        self._qdot_map = torch.tensor(qdot_map, **kw)
+        self._quadratic_map = _quadratic_matrix(_BODY_Z_TERMS + _QUAT_RATE_TERMS, **kw)
         self._g_vec = torch.tensor([0.0, 0.0, -GRAVITY], **kw)[:, None]
         self._zero = torch.zeros((), **kw)
         self._dim = 17 + (6 if isinstance(payload, RopePayload) else 0)
         self.wind = torch.zeros(num_envs, 3, **kw)
         self._steps = torch.zeros(num_envs, dtype=torch.long, device=self.device)
+        # Persistent buffers (updated in place, so their row views are made once): the state,
+        # the RK4 stage state, the four slopes and the intermediates.
         self._x = torch.zeros(self._dim, num_envs, **kw)
+        self._stage = torch.empty_like(self._x)
+        self._rows = _Rows.of(self._x)
+        self._stage_rows = _Rows.of(self._stage)
+        self._slopes = [_Rows.of(torch.empty_like(self._x)) for _ in range(4)]
+        self._tmp = _Scratch(num_envs, **kw)
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -361,7 +429,7 @@ class QuadrotorEnv:
         else:
             fresh_wind = torch.zeros_like(self.wind)
         self.wind = torch.where(mask[:, None], fresh_wind, self.wind)
-        self._x = torch.where(mask, self._initial_x(), self._x)
+        self._x.copy_(torch.where(mask, self._initial_x(), self._x))
         self._steps = torch.where(mask, 0, self._steps)
 
     def step(self, action: Tensor) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -369,23 +437,25 @@ class QuadrotorEnv:
         ``[collective thrust, roll rate, pitch rate, yaw rate]``.
 
         NaN entries become 0 and the rest are clipped to [−1, 1] (both counted in
-        ``info["clipped_actions"]``). Runs under ``torch.no_grad``.
+        ``info["clipped_actions"]``); afterwards the wind takes its random-walk step and
+        diverged envs are reset. Runs under ``torch.no_grad``.
         """
         with torch.no_grad():
             action, clipped = self._sanitize(action)
+            inv_mass = 1 / self._true_mass()
+            # Per control step: rows [T/m, J⁻¹τ] = (H·f) ⊙ scale, and the motor-command
+            # constants u = [T_cmd, (J·K_p·ω_cmd)/(l, l, c)] of the rate loop.
+            scale = torch.cat([inv_mass[None], self._inv_inertia]) * self._mix
+            torch.mul(action[:, 0] + 1, 0.5 * self._t_max, out=self._tmp.u_thrust)
+            rate_term = self._jkp_mixed * (action[:, 1:] * self.max_rate).T
+            accel_ext = self.wind.T + self._g_vec
+            for _ in range(self.substeps):
+                self._rk4(rate_term, accel_ext, scale)
+            self._steps += 1
             if self.wind_enabled and self.wind_walk_std > 0:
                 noise = torch.randn(self.num_envs, 3, generator=self.generator, **self._kw)
                 walked = torch.add(self.wind, noise, alpha=self.wind_walk_std)
                 self.wind = walked.clamp_(-self.wind_max, self.wind_max)
-            inv_mass = 1 / self._true_mass()
-            cmd_thrust = (action[:, 0] + 1) * (0.5 * self._t_max)
-            cmd_rates = (action[:, 1:] * self.max_rate).T
-            accel_ext = self.wind.T + self._g_vec
-            x = self._x
-            for _ in range(self.substeps):
-                x = self._rk4(x, cmd_thrust, cmd_rates, accel_ext, inv_mass)
-            self._x = x
-            self._steps += 1
             diverged = self._diverged()
             if bool(diverged.any()):
                 self.reset_done(diverged)
@@ -405,11 +475,13 @@ class QuadrotorEnv:
     def state(self, state: QuadState) -> None:
         parts = []
         for name, size in self._field_sizes:
+            if getattr(state, name) is None:
+                raise ValueError(f"state.{name} is required")
             value = torch.as_tensor(getattr(state, name), **self._kw)
             if value.shape != (self.num_envs, size):
                 raise ValueError(f"state.{name} has shape {tuple(value.shape)}")
             parts.append(value.T)
-        self._x = torch.cat(parts).contiguous()
+        self._x.copy_(torch.cat(parts))
 
     @property
     def time(self) -> Tensor:
@@ -448,11 +520,13 @@ class QuadrotorEnv:
         self._inv_mix = 1 / self._mix
         self._t_max = prm.max_thrust(g)
         self._f_max = self._t_max / 4
-        self._jkp = inertia * self._kp_rate * prm.kp_scale
         self._inv_inertia = 1 / inertia
         jx, jy, jz = inertia
-        self._gyro_j = torch.stack([jy - jz, jz - jx, jx - jy])  # ω × Jω = −gyro_j ⊙ ω′ω″
-        self._gyro = self._gyro_j * self._inv_inertia
+        # ω × Jω = −gyro_j ⊙ (ω_y ω_z, ω_z ω_x, ω_x ω_y) for a diagonal J
+        gyro_j = torch.stack([jy - jz, jz - jx, jx - jy])
+        self._gyro = gyro_j * self._inv_inertia
+        self._jkp_mixed = inertia * self._kp_rate * prm.kp_scale * self._inv_mix[1:]
+        self._gyro_mixed = gyro_j * self._inv_mix[1:]
         self._inv_tau = 1 / prm.motor_time_constant(self.dt_control)
         if isinstance(self.payload, RopePayload):
             ratio = self.payload.mass_ratio
@@ -480,66 +554,85 @@ class QuadrotorEnv:
         first = math.ceil(self.payload.time / self.dt_control - 1e-6)
         return torch.where(self._steps >= first, self.payload.factor, 1.0) * self.params.mass
 
-    def _motor_commands(self, x: Tensor, cmd_thrust: Tensor, cmd_rates: Tensor) -> Tensor:
-        """``f_cmd = clip(M⁻¹·[T_cmd, J·K_p·(ω_cmd − ω) + ω × Jω], 0, T_max/4)``, (4, N)."""
-        w = x[10:13]
-        gyro = w.roll(-1, 0) * w.roll(-2, 0)
-        torque = torch.addcmul(self._jkp * (cmd_rates - w), self._gyro_j, gyro, value=-1)
-        wrench = torch.cat([cmd_thrust[None], torque]) * self._inv_mix
-        return torch.clamp(self._unmixer @ wrench, self._zero, self._f_max)
+    def _motor_commands(self, x: _Rows, rate_term: Tensor) -> Tensor:
+        """``f_cmd/τ_m`` with ``f_cmd = clip(M⁻¹·[T_cmd, J·K_p·(ω_cmd − ω) + ω × Jω], 0, T_max/4)``,
+        (4, N); ``u_thrust`` holds ``T_cmd``, ``rate_term`` is ``J·K_p·ω_cmd`` over (l, l, c)."""
+        t = self._tmp
+        torch.cat([x.w, x.w], out=t.rates_twice)
+        torch.mul(t.rates_a, t.rates_b, out=t.gyro)
+        torch.mul(self._jkp_mixed, x.w, out=t.feedback).addcmul_(self._gyro_mixed, t.gyro)
+        torch.sub(rate_term, t.feedback, out=t.u_torque)
+        torch.mm(self._unmixer, t.u, out=t.f_cmd_rate)
+        torch.clamp(t.f_cmd_rate, self._zero, self._f_max, out=t.f_cmd_rate)
+        return t.f_cmd_rate.mul_(self._inv_tau)
 
-    def _derivative(self, x: Tensor, f_cmd: Tensor, accel_ext: Tensor, inv_mass: Tensor):
-        v, q, w, f = x[3:6], x[6:10], x[10:13], x[13:17]
-        wrench = (self._mixer @ f) * self._mix
-        b3 = self._b3_map @ (q[:, None] * q[None]).reshape(16, -1)
-        acc = torch.addcmul(accel_ext, b3, wrench[0] * inv_mass)
-        q_dot = self._qdot_map @ (q[:, None] * w[None]).reshape(12, -1)
-        gyro = w.roll(-1, 0) * w.roll(-2, 0)
-        w_dot = torch.addcmul(wrench[1:] * self._inv_inertia, self._gyro, gyro)
-        f_dot = (f_cmd - f) * self._inv_tau
-        if not isinstance(self.payload, RopePayload):
-            return torch.cat([v, acc, q_dot, w_dot, f_dot])
-        r, r_dot = x[17:20], x[20:23]
-        rel_free = self._g_vec - acc
-        dist2 = (r * r).sum(0).clamp(min=1e-12)
+    def _derivative(self, x: _Rows, out: _Rows, f_cmd_rate, accel_ext, scale) -> None:
+        """Write ``ẋ`` into ``out``; ``f_cmd_rate = f_cmd/τ_m``, ``accel_ext = a_wind − g·e₃``,
+        ``scale`` turns ``H·f`` into ``[T/m, J⁻¹τ]``."""
+        t = self._tmp
+        torch.mul(x.q_column, x.q_and_w_row, out=t.quadratic)
+        torch.mm(self._quadratic_map, t.quadratic_flat, out=t.body_z_and_quat_rate)
+        torch.mm(self._mixer, x.f, out=t.wrench).mul_(scale)
+        torch.cat([x.w, x.w], out=t.rates_twice)
+        torch.mul(t.rates_a, t.rates_b, out=t.gyro)
+        out.p.copy_(x.v)
+        torch.addcmul(accel_ext, t.body_z, t.thrust_acc, out=out.v)
+        out.q.copy_(t.quat_rate)
+        torch.addcmul(t.angular_acc, self._gyro, t.gyro, out=out.w)
+        torch.addcmul(f_cmd_rate, x.f, self._inv_tau, value=-1, out=out.f)
+        if isinstance(self.payload, RopePayload):
+            self._rope_derivative(x, out)
+
+    def _rope_derivative(self, x: _Rows, out: _Rows) -> None:
+        """Rope rows of ``ẋ`` and the tension's share of the quadrotor's acceleration."""
+        r, r_dot = x.r, x.r_dot
+        rel_free = self._g_vec - out.v  # r̈ without tension
+        dist2 = (r * r).sum(0).clamp(min=1e-24)
         taut = dist2 >= (self.payload.length * (1 - ROPE_SLACK_TOL)) ** 2
+        # λ/(|r|·(1/m + 1/m_p)) per unit of r, zero when slack
         pull = ((r_dot * r_dot).sum(0) + (r * rel_free).sum(0)).clamp(min=0) * taut / dist2
-        acc = torch.addcmul(acc, r, pull * self._rope_share)  # + λ n / m
-        r_ddot = torch.addcmul(rel_free, r, pull, value=-1)  # − λ n (1/m + 1/m_p)
-        return torch.cat([v, acc, q_dot, w_dot, f_dot, r_dot, r_ddot])
+        out.v.addcmul_(r, pull * self._rope_share)  # + λ n / m
+        out.r.copy_(r_dot)
+        torch.addcmul(rel_free, r, pull, value=-1, out=out.r_dot)  # − λ n (1/m + 1/m_p)
 
-    def _rk4(self, x, cmd_thrust, cmd_rates, accel_ext, inv_mass) -> Tensor:
-        f_cmd = self._motor_commands(x, cmd_thrust, cmd_rates)
-        h = self.dt_sim
-        k1 = self._derivative(x, f_cmd, accel_ext, inv_mass)
-        k2 = self._derivative(torch.add(x, k1, alpha=h / 2), f_cmd, accel_ext, inv_mass)
-        k3 = self._derivative(torch.add(x, k2, alpha=h / 2), f_cmd, accel_ext, inv_mass)
-        k4 = self._derivative(torch.add(x, k3, alpha=h), f_cmd, accel_ext, inv_mass)
-        x = torch.add(x, k2.add_(k3).mul_(2).add_(k1).add_(k4), alpha=h / 6)
-        q = x[6:10]
-        q.div_(q.norm(dim=0))
+    def _rk4(self, rate_term: Tensor, accel_ext: Tensor, scale: Tensor) -> None:
+        """One RK4 substep of ``self._x`` in place, the motor commands held over it."""
+        x, stage, (k1, k2, k3, k4), h = self._rows, self._stage_rows, self._slopes, self.dt_sim
+        f_cmd_rate = self._motor_commands(x, rate_term)
+        self._derivative(x, k1, f_cmd_rate, accel_ext, scale)
+        torch.add(x.all, k1.all, alpha=h / 2, out=stage.all)
+        self._derivative(stage, k2, f_cmd_rate, accel_ext, scale)
+        torch.add(x.all, k2.all, alpha=h / 2, out=stage.all)
+        self._derivative(stage, k3, f_cmd_rate, accel_ext, scale)
+        torch.add(x.all, k3.all, alpha=h, out=stage.all)
+        self._derivative(stage, k4, f_cmd_rate, accel_ext, scale)
+        k1.all.add_(k2.all.add_(k3.all), alpha=2).add_(k4.all)
+        x.all.add_(k1.all, alpha=h / 6)
+        t = self._tmp
+        torch.sum(torch.mul(x.q, x.q, out=t.q_squared), 0, out=t.q_scale)
+        x.q.mul_(t.q_scale.rsqrt_())
         if isinstance(self.payload, RopePayload):
             self._project_rope(x)
-        return x
 
-    def _project_rope(self, x: Tensor) -> None:
+    def _project_rope(self, x: _Rows) -> None:
         """Pull a stretched rope back to ℓ; remove a taut rope's outward relative velocity
         ``Δ`` by an inelastic impulse: ``ṙ −= Δ``, ``v += Δ·m_p/(m + m_p)`` (momentum kept)."""
-        length = self.payload.length
-        v, r, r_dot = x[3:6], x[17:20], x[20:23]
-        dist = r.norm(dim=0).clamp(min=1e-12)
+        length, r, r_dot = self.payload.length, x.r, x.r_dot
+        dist = (r * r).sum(0).clamp(min=1e-24).sqrt()
         r.mul_((length / dist).clamp(max=1))
         taut = dist >= length * (1 - ROPE_SLACK_TOL)
         outward = (r_dot * r).sum(0).clamp(min=0) * taut / (r * r).sum(0).clamp(min=1e-12)
         r_dot.addcmul_(r, outward, value=-1)
-        v.addcmul_(r, outward * self._rope_share)
+        x.v.addcmul_(r, outward * self._rope_share)
 
     def _diverged(self) -> Tensor:
+        """Non-finite state (a NaN or ±inf anywhere makes the column sum non-finite), or
+        ``‖p‖ > 100 m``, or ``‖ω‖ > 100 rad/s``; (N,) bool."""
         x = self._x
-        finite = torch.isfinite(x).all(dim=0)
-        far = x[0:3].abs().amax(dim=0) > POSITION_LIMIT
-        spinning = x[10:13].abs().amax(dim=0) > RATE_LIMIT
-        return ~finite | far | spinning
+        p, w = x[0:3], x[10:13]
+        far = (p * p).sum(0) > POSITION_LIMIT**2
+        spinning = (w * w).sum(0) > RATE_LIMIT**2
+        return ~torch.isfinite(x.sum(0)) | far | spinning
 
     def _state_dict(self) -> dict[str, Tensor]:
         out = dict(vars(self.state))

@@ -1,0 +1,172 @@
+"""Newton–Euler internal model of Neural Internal Model Control (Gao et al., arXiv 2411.13079).
+
+A point-mass CTBR predictor with no learned parameters. From the state ``(p, v, q)`` and the
+command (collective thrust ``T̂`` [N], body rates ``ω̂`` [rad/s]) it predicts the state one
+control step ``Δt = 0.02 s`` later, with the mass ``m̂`` the controller believes:
+
+    â   = R(q)·[0, 0, T̂]/m̂ − g·e₃
+    v̂′  = v + â·Δt                                 (explicit Euler)
+    p̂′  = p + ½(v + v̂′)·Δt = p + v·Δt + ½â·Δt²     (exact while â is constant over the step)
+    q̂′  = q ⊗ [cos(|ω̂|Δt/2), sin(|ω̂|Δt/2)·ω̂/|ω̂|]   (exact for constant body rates)
+
+Both updates are explicit (they use the attitude and velocity at the start of the step); the
+position update is the trapezoid rule rather than ``p + v·Δt`` so that a constant acceleration
+leaves no ``½â·Δt²`` bias in the residual. Motor lag, rate-loop lag, wind, payloads and
+parameter mismatch are all outside the model: they are what the residual exposes,
+
+    dyn_err = [p − p̂′ (3), v − v̂′ (3), 1 − |⟨q, q̂′⟩| (1)]
+
+where ``(p, v, q)`` is the measured next state. The attitude term is the quaternion cosine
+distance: ``⟨q, q̂′⟩ = cos(θ/2)`` for a rotation ``θ`` between the two, so it lies in [0, 1], is
+blind to the sign ambiguity ``q ≡ −q``, and is ``≈ θ²/8`` for small errors.
+
+Normalized actions follow the simulator's convention (``toolkit.control.quadrotor``):
+``T̂ = (a₀ + 1)/2 · T̂_max``, ``ω̂ = a₁:₃ ⊙ ω_max``, with NaN → 0 and clipping to [−1, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+
+from toolkit.control.quadrotor import (
+    DT_CONTROL,
+    GRAVITY,
+    MAX_RATE,
+    QuadParams,
+    QuadrotorEnv,
+    nominal_params,
+)
+
+
+def _field(state, name: str) -> Tensor:
+    return state[name] if isinstance(state, Mapping) else getattr(state, name)
+
+
+def quat_mul(a: Tensor, b: Tensor) -> Tensor:
+    """Hamilton product ``a ⊗ b`` of (…, 4) quaternions (w, x, y, z)."""
+    aw, ax, ay, az = a.unbind(-1)
+    bw, bx, by, bz = b.unbind(-1)
+    return torch.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        dim=-1,
+    )
+
+
+def body_z(q: Tensor) -> Tensor:
+    """Third column of ``R(q)``, the thrust direction in the world frame, (…, 3)."""
+    w, x, y, z = q.unbind(-1)
+    return torch.stack([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)], -1)
+
+
+def predict_next(
+    p: Tensor,
+    v: Tensor,
+    q: Tensor,
+    thrust: Tensor,
+    rates: Tensor,
+    mass: Tensor | float,
+    *,
+    dt: float = DT_CONTROL,
+    gravity: float = GRAVITY,
+) -> dict[str, Tensor]:
+    """Predicted ``{"p", "v", "q"}`` after ``dt`` [s] (see the module docstring).
+
+    ``p``, ``v``: (N, 3) m, m/s; ``q``: (N, 4); ``thrust``: (N,) collective thrust N;
+    ``rates``: (N, 3) body rates rad/s; ``mass``: believed mass kg, (N,) or a float.
+    """
+    acc = body_z(q) * (thrust / mass)[..., None]
+    acc[..., 2] -= gravity
+    v_next = v + acc * dt
+    p_next = p + 0.5 * (v + v_next) * dt
+    half_angle = 0.5 * dt * rates.norm(dim=-1, keepdim=True)
+    axis_scale = 0.5 * dt * torch.sinc(half_angle / torch.pi)  # sin(|ω̂|Δt/2)/|ω̂|
+    delta = torch.cat([torch.cos(half_angle), rates * axis_scale], dim=-1)
+    q_next = quat_mul(q, delta)
+    q_next = q_next / q_next.norm(dim=-1, keepdim=True)
+    return {"p": p_next, "v": v_next, "q": q_next}
+
+
+def quat_distance(q_a: Tensor, q_b: Tensor) -> Tensor:
+    """Quaternion cosine distance ``1 − |⟨q_a, q_b⟩|`` ∈ [0, 1], (…, 1)."""
+    return 1 - (q_a * q_b).sum(dim=-1, keepdim=True).abs()
+
+
+def dyn_err(measured_next, predicted) -> Tensor:
+    """``[p − p̂′, v − v̂′, 1 − |⟨q, q̂′⟩|]``, (N, 7); arguments are dicts or ``QuadState``s."""
+    return torch.cat(
+        [
+            _field(measured_next, "p") - _field(predicted, "p"),
+            _field(measured_next, "v") - _field(predicted, "v"),
+            quat_distance(_field(measured_next, "q"), _field(predicted, "q")),
+        ],
+        dim=-1,
+    )
+
+
+class InternalModel:
+    """The predictor with the controller's beliefs: mass ``m̂`` [kg] and thrust limit
+    ``T̂_max`` [N], (N,) or floats; ``max_rate`` ω_max [rad/s] (3,); ``dt`` [s]."""
+
+    def __init__(
+        self,
+        mass: Tensor | float,
+        max_thrust: Tensor | float,
+        max_rate: Tensor | tuple[float, float, float] = MAX_RATE,
+        *,
+        dt: float = DT_CONTROL,
+        gravity: float = GRAVITY,
+    ):
+        self.mass = mass
+        self.max_thrust = max_thrust
+        self.max_rate = torch.as_tensor(max_rate)
+        self.dt = dt
+        self.gravity = gravity
+
+    @classmethod
+    def from_params(
+        cls,
+        params: QuadParams,
+        max_rate: Tensor | tuple[float, float, float] = MAX_RATE,
+        *,
+        dt: float = DT_CONTROL,
+        gravity: float = GRAVITY,
+    ) -> InternalModel:
+        """Believe ``params.mass`` and ``T_max = thrust_to_weight·m·g``."""
+        return cls(params.mass, params.max_thrust(gravity), max_rate, dt=dt, gravity=gravity)
+
+    @classmethod
+    def from_env(cls, env: QuadrotorEnv, params: QuadParams | None = None) -> InternalModel:
+        """The env's rate limits, ``dt`` and ``g``; beliefs from ``params``, by default
+        ``nominal_params`` (what a controller knows when the env randomizes parameters)."""
+        if params is None:
+            params = nominal_params(env.num_envs, device=env.device, dtype=env.dtype)
+        return cls.from_params(params, env.max_rate, dt=env.dt_control, gravity=env.gravity)
+
+    def command(self, action: Tensor) -> tuple[Tensor, Tensor]:
+        """Normalized action (N, 4) → collective thrust (N,) [N] and body rates (N, 3) [rad/s]."""
+        action = torch.nan_to_num(action, nan=0.0).clamp(-1, 1)
+        thrust = (action[..., 0] + 1) * 0.5 * self.max_thrust
+        rates = action[..., 1:] * self.max_rate.to(action)
+        return thrust, rates
+
+    def predict(self, state, action: Tensor) -> dict[str, Tensor]:
+        """Predicted ``{"p", "v", "q"}`` one step after ``state`` (dict or ``QuadState``)."""
+        thrust, rates = self.command(action)
+        return predict_next(
+            _field(state, "p"),
+            _field(state, "v"),
+            _field(state, "q"),
+            thrust,
+            rates,
+            self.mass,
+            dt=self.dt,
+            gravity=self.gravity,
+        )
