@@ -117,3 +117,24 @@ def test_token_masks_records_both_claims_with_their_measurements(smoke_runs):
     assert 0.0 <= target.measured["pass_rate_target_dpo"] <= 1.0
     for claim in (frontier, target):
         assert claim.held == evaluate(claim.holds_if, claim.measured)
+
+
+def test_causal_rewards_records_both_claims_at_the_chosen_lambda(smoke_runs):
+    run_dir, result = smoke_runs["02_causal_rewards.ipynb"]
+    claims = load_claims(run_dir / result["claims_file"])
+    assert len(claims) == 2
+    gap, accuracy = claims
+    assert gap.measured["lambda"] == 1.0 and "mean_gap_reduction" in gap.measured
+    assert -1.0 <= accuracy.measured["mean_accuracy_drop"] <= 1.0
+    for claim in claims:
+        assert claim.held == evaluate(claim.holds_if, claim.measured)
+
+
+def test_taste_to_music_records_the_direction_and_classifier_claims(smoke_runs):
+    run_dir, result = smoke_runs["03_taste_to_music.ipynb"]
+    directions, classifier = load_claims(run_dir / result["claims_file"])
+    assert 0.0 <= directions.measured["share_holding"] <= 1.0
+    assert directions.measured["n_predictions"] >= 10
+    assert 0.0 <= classifier.measured["accuracy"] <= 1.0 and classifier.measured["chance"] == 0.25
+    for claim in (directions, classifier):
+        assert claim.held == evaluate(claim.holds_if, claim.measured)
