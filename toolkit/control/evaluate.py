@@ -1,0 +1,130 @@
+"""Closed-loop tracking evaluation of quadrotor controllers.
+
+``rollout(env, controller, trajectory, seconds)`` resets ``env``, then puts every env on the
+reference: ``p ← p_d(0)``, ``v ← v_d(0)`` (level attitude, zero body rates, motors at hover
+thrust, as after a reset), so tracking starts without an initial offset. Each 50 Hz step asks
+``controller.act(state, ref)`` (or ``controller(state, ref)``) for an action with
+``ref = trajectory(state["time"])``, steps the env and measures the position error against the
+reference at the new time, ``e = p − p_d`` [m].
+
+* ``Rollout.rmse(settle)`` per env: ``sqrt(mean_t ‖e_t‖²)`` over the steps at
+  ``t > settle`` (default 1 s: the transient from a level start onto a moving reference,
+  e.g. the circle's 4.9 m/s² centripetal acceleration, is left out).
+* ``Rollout.crashed`` (N,) bool: ``‖e‖ > 5 m`` at some step (the paper's termination
+  condition), or the simulator reported the env diverged (it then resets that env, which would
+  otherwise hide the failure).
+* ``tracking_table`` summarizes several rollouts: mean ± std of the RMSE over the envs that did
+  not crash, and the crash rate.
+
+``wind``: ``None`` keeps the env's own (zero, or random when the env has ``wind=True``);
+otherwise a world-frame acceleration [m/s²], (3,) or (N, 3), set after the reset. It stays
+constant unless the env has random wind enabled, in which case it random-walks from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from toolkit.control.quadrotor import QuadrotorEnv
+
+CRASH_DISTANCE = 5.0  # m, position error that counts as a crash
+SETTLE_TIME = 1.0  # s, start of the RMSE window
+
+
+@dataclass
+class Rollout:
+    """One closed-loop run; (T, N, ·) histories are ``None`` unless recorded.
+
+    ``time`` (T,) [s] at which each error was measured; ``error_norm`` (T, N) [m];
+    ``crashed`` (N,); ``position``, ``reference``, ``error`` (T, N, 3) [m]; ``action``
+    (T, N, 4), the controller's output before the env's clipping.
+    """
+
+    time: Tensor
+    error_norm: Tensor
+    crashed: Tensor
+    position: Tensor | None = None
+    reference: Tensor | None = None
+    error: Tensor | None = None
+    action: Tensor | None = None
+
+    def rmse(self, settle: float = SETTLE_TIME) -> Tensor:
+        """Per-env RMS of ``‖p − p_d‖`` [m] over ``t > settle`` [s], (N,)."""
+        window = self.error_norm[self.time > settle + 1e-9]
+        return window.square().mean(0).sqrt()
+
+
+def rollout(
+    env: QuadrotorEnv,
+    controller,
+    trajectory,
+    seconds: float,
+    *,
+    wind: Tensor | None = None,
+    record: bool = True,
+) -> Rollout:
+    """Fly ``controller`` along ``trajectory`` for ``seconds`` [s] in every env of ``env``
+    (see the module docstring); ``controller.reset()`` is called first when it exists."""
+    act = getattr(controller, "act", controller)
+    env.reset()
+    if hasattr(controller, "reset"):
+        controller.reset()
+    start = trajectory(env.time)
+    env.state = dataclasses.replace(env.state, p=start["p"], v=start["v"])
+    if wind is not None:
+        env.wind = (
+            torch.as_tensor(wind, dtype=env.dtype, device=env.device)
+            .expand(env.num_envs, 3)
+            .clone()
+        )
+    state = {key: value for key, value in vars(env.state).items() if value is not None}
+    state.update(wind=env.wind.clone(), time=env.time)
+    crashed = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+    history = {key: [] for key in ("time", "error_norm", "position", "reference", "action")}
+    with torch.no_grad():
+        for _ in range(round(seconds / env.dt_control)):
+            action = act(state, trajectory(state["time"]))
+            state, info = env.step(action)
+            target = trajectory(state["time"])["p"]
+            norm = (state["p"] - target).norm(dim=-1)
+            crashed |= (norm > CRASH_DISTANCE) | info["diverged"]
+            history["time"].append(env.dt_control * (len(history["time"]) + 1))
+            history["error_norm"].append(norm)
+            if record:
+                history["position"].append(state["p"])
+                history["reference"].append(target)
+                history["action"].append(action)
+    out = Rollout(
+        time=torch.tensor(history["time"], dtype=env.dtype, device=env.device),
+        error_norm=torch.stack(history["error_norm"]),
+        crashed=crashed,
+    )
+    if record:
+        out.position = torch.stack(history["position"])
+        out.reference = torch.stack(history["reference"])
+        out.error = out.position - out.reference
+        out.action = torch.stack(history["action"])
+    return out
+
+
+def tracking_table(results: dict[str, Rollout], settle: float = SETTLE_TIME) -> list[dict]:
+    """One row per rollout: ``name``, ``rmse_mean`` and ``rmse_std`` [m] over the envs that did
+    not crash (NaN if all did), ``crash_rate`` in [0, 1], ``envs``."""
+    rows = []
+    for name, result in results.items():
+        ok = result.rmse(settle)[~result.crashed]
+        rows.append(
+            {
+                "name": name,
+                "rmse_mean": ok.mean().item() if len(ok) else math.nan,
+                "rmse_std": ok.std(unbiased=False).item() if len(ok) else math.nan,
+                "crash_rate": result.crashed.float().mean().item(),
+                "envs": len(result.crashed),
+            }
+        )
+    return rows
