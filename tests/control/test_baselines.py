@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
-from toolkit.control.baselines import CascadedPID, GeometricController, rotation_matrix
+from toolkit.control.baselines import CascadedPID, GeometricController
 from toolkit.control.evaluate import CRASH_DISTANCE, rollout, tracking_table
+from toolkit.control.internal_model import rotation_matrix
 from toolkit.control.quadrotor import QuadrotorEnv
 from toolkit.control.trajectories import Circle, Hover, make_trajectory
 

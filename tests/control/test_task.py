@@ -27,7 +27,7 @@ def test_shapes_of_the_three_obs_modes(mode, extra):
     assert terminated.dtype == truncated.dtype == torch.bool
     assert info["dyn_err"].shape == (5, DYN_ERR_DIM) and info["p_err"].shape == (5, 3)
     torch.testing.assert_close(critic_obs[:, : task.obs_dim], obs)
-    state = task.env._state_dict()
+    state = task.env.observe()
     torch.testing.assert_close(critic_obs[:, -4:-1], state["wind"])
     torch.testing.assert_close(critic_obs[:, -1], state["mass"])
     if mode == "privileged":

@@ -59,19 +59,8 @@ import math
 import torch
 from torch import Tensor
 
-from toolkit.control.internal_model import quat_mul
+from toolkit.control.internal_model import quat_mul, rotation_matrix
 from toolkit.control.quadrotor import DT_CONTROL, GRAVITY, MAX_RATE, QuadParams, nominal_params
-
-
-def rotation_matrix(q: Tensor) -> Tensor:
-    """``R(q)`` (…, 3, 3) of unit quaternions (…, 4) (w, x, y, z); columns are the body axes."""
-    w, x, y, z = q.unbind(-1)
-    rows = [
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ]
-    return torch.stack([torch.stack(row, dim=-1) for row in rows], dim=-2)
 
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:

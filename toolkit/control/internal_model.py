@@ -60,6 +60,17 @@ def quat_mul(a: Tensor, b: Tensor) -> Tensor:
     )
 
 
+def rotation_matrix(q: Tensor) -> Tensor:
+    """``R(q)`` (…, 3, 3) of unit quaternions (…, 4) (w, x, y, z); columns are the body axes."""
+    w, x, y, z = q.unbind(-1)
+    rows = [
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ]
+    return torch.stack([torch.stack(row, dim=-1) for row in rows], dim=-2)
+
+
 def body_z(q: Tensor) -> Tensor:
     """Third column of ``R(q)``, the thrust direction in the world frame, (…, 3)."""
     w, x, y, z = q.unbind(-1)

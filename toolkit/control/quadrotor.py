@@ -410,7 +410,7 @@ class QuadrotorEnv:
             "clipped_actions": torch.zeros(self.num_envs, dtype=torch.long, device=self.device),
             "diverged": torch.zeros_like(everything),
         }
-        return self._state_dict(), info
+        return self.observe(), info
 
     def reset_done(self, mask: Tensor) -> None:
         """Reset the envs where ``mask`` (N,) is true: level, at rest at the origin, motors at
@@ -459,7 +459,7 @@ class QuadrotorEnv:
             diverged = self._diverged()
             if bool(diverged.any()):
                 self.reset_done(diverged)
-            return self._state_dict(), {"clipped_actions": clipped, "diverged": diverged}
+            return self.observe(), {"clipped_actions": clipped, "diverged": diverged}
 
     @property
     def state(self) -> QuadState:
@@ -634,7 +634,9 @@ class QuadrotorEnv:
         spinning = (w * w).sum(0) > RATE_LIMIT**2
         return ~torch.isfinite(x.sum(0)) | far | spinning
 
-    def _state_dict(self) -> dict[str, Tensor]:
+    def observe(self) -> dict[str, Tensor]:
+        """The state dict that ``reset`` and ``step`` return, for the current state: ``p, v,
+        q, omega, thrust`` (and ``rope_r, rope_rdot``), ``wind``, ``mass``, ``time``."""
         out = dict(vars(self.state))
         if out["rope_r"] is None:
             del out["rope_r"], out["rope_rdot"]

@@ -53,7 +53,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from toolkit.control.internal_model import InternalModel, dyn_err
+from toolkit.control.internal_model import InternalModel, dyn_err, rotation_matrix
 from toolkit.control.quadrotor import QuadrotorEnv
 from toolkit.control.trajectories import make_trajectory
 
@@ -62,17 +62,6 @@ DYN_ERR_DIM = 7
 MAX_POSITION_ERROR = 5.0  # m, termination threshold on ‖p_err‖
 YAW_WEIGHT = 0.2
 VELOCITY_WEIGHT = 0.1
-
-
-def rotation_matrix(q: Tensor) -> Tensor:
-    """``R(q)`` (…, 3, 3) of unit quaternions ``q = (w, x, y, z)`` (…, 4), body → world."""
-    w, x, y, z = q.unbind(-1)
-    rows = [
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ]  # fmt: skip
-    return torch.stack(rows, dim=-1).unflatten(-1, (3, 3))
 
 
 def yaw_of(q: Tensor) -> Tensor:
@@ -280,7 +269,7 @@ class TrackingTask:
         state.v = torch.where(column, ref["v"], state.v)
         state.q = torch.where(column, level, state.q)
         self.env.state = state
-        self._state = self.env._state_dict()  # the env's (N, ·) view incl. wind, mass, time
+        self._state = self.env.observe()  # the env's (N, ·) view incl. wind, mass, time
         self._steps = torch.where(mask, 0, self._steps)
         self._errors = torch.where(column, 0.0, self._errors)
         self._last_action = torch.where(column, self._rest_action, self._last_action)
