@@ -57,6 +57,23 @@ class WidgetBase(anywidget.AnyWidget):
         super().__init_subclass__(**kwargs)
 
 
+def check_str_list(values: object, label: str, *, kind: str, if_empty: str) -> list[str]:
+    """``list(values)``, required to be a non-empty sequence of ``str`` (not one ``str``).
+
+    ``kind`` says what the sequence holds in the one-str message ("a sequence of strings");
+    ``if_empty`` tells the user what to pass instead ("pass at least one token").
+    """
+    if isinstance(values, str):
+        raise ValueError(f"{label} must be {kind}, got one str; wrap it in a list")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{label} is empty; {if_empty}")
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise ValueError(f"{label}[{i}] is {type(value).__name__} {value!r}; expected str")
+    return values
+
+
 def as_numeric_array(values: object, label: str) -> np.ndarray:
     """``np.asarray(values)``, required to hold real numbers (bool, int or float).
 

@@ -28,6 +28,7 @@ from widgets.base import (
     WidgetBase,
     as_numeric_array,
     check_shape,
+    check_str_list,
     float32_bytes,
     from_float32_bytes,
     validated_float_array,
@@ -56,16 +57,12 @@ def _check_number(value: object, label: str, hi: float = math.inf) -> float:
 
 
 def _check_labels(bias: str, labels: object) -> list[str]:
-    label = f"z_labels[{bias!r}]"
-    if isinstance(labels, str):
-        raise ValueError(f"{label} must be a list of category names, got one str")
-    labels = list(labels)
-    if not labels:
-        raise ValueError(f"{label} is empty; name each Z category, in axis order")
-    for j, name in enumerate(labels):
-        if not isinstance(name, str):
-            raise ValueError(f"{label}[{j}] is {type(name).__name__} {name!r}; expected str")
-    return labels
+    return check_str_list(
+        labels,
+        f"z_labels[{bias!r}]",
+        kind="a list of category names",
+        if_empty="name each Z category, in axis order",
+    )
 
 
 def _check_codes(bias: str, codes: object, n_labels: int) -> np.ndarray:

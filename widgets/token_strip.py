@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import traitlets
 
-from widgets.base import WidgetBase, float32_bytes, from_float32_bytes, validated_float_array
+from widgets.base import (
+    WidgetBase,
+    check_str_list,
+    float32_bytes,
+    from_float32_bytes,
+    validated_float_array,
+)
 
 SCALES = ("diverging", "sequential")
 
@@ -18,15 +24,9 @@ def infer_scale(values: np.ndarray) -> str:
 
 
 def _check_tokens(tokens: Sequence[str], label: str = "tokens") -> list[str]:
-    if isinstance(tokens, str):
-        raise ValueError(f"{label} must be a sequence of strings, got one str; wrap it in a list")
-    tokens = list(tokens)
-    if not tokens:
-        raise ValueError(f"{label} is empty; pass at least one token")
-    for i, token in enumerate(tokens):
-        if not isinstance(token, str):
-            raise ValueError(f"{label}[{i}] is {type(token).__name__} {token!r}; expected str")
-    return tokens
+    return check_str_list(
+        tokens, label, kind="a sequence of strings", if_empty="pass at least one token"
+    )
 
 
 def _check_track_names(tracks: Mapping[str, object]) -> Mapping[str, object]:

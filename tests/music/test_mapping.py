@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from toolkit.music.features import FEATURES
 from toolkit.music.mapping import (
     INSTRUMENT_OF,
     NEUTRAL,
@@ -16,16 +17,6 @@ from toolkit.music.mapping import (
 from toolkit.music.params import INSTRUMENTS, RANGES, MusicParams
 from toolkit.music.taste import TASTES, TasteProfile
 
-FEATURES = {
-    "spectral_centroid",
-    "onset_rate",
-    "tempo",
-    "pitch_mean",
-    "pitch_range",
-    "roughness",
-    "loudness",
-    "sustain",
-}
 NUMERIC = tuple(RANGES)
 
 
