@@ -159,7 +159,9 @@ def test_load_policy_trains_once_and_caches(tmp_path, monkeypatch):
     monkeypatch.setattr(policies, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
     first = policies.load_policy("tiny-imc")
     second = policies.load_policy("tiny-imc")
+    log = policies.policy_training_log("tiny-imc")
     assert len(calls) == 1
+    assert log["env_steps"][-1] == 128 and len(log["reward"]) == 2
     assert set(first.meta["metrics"]) == {"train", "ood", "train_seconds"}
     assert first.meta["task"]["obs_mode"] == "imc" and first.obs_dim == 54
     obs = torch.randn(3, first.obs_dim)

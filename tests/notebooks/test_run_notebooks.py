@@ -139,3 +139,14 @@ def test_taste_to_music_records_the_direction_and_classifier_claims(smoke_runs):
     assert 0.0 <= classifier.measured["accuracy"] <= 1.0 and classifier.measured["chance"] == 0.25
     for claim in (directions, classifier):
         assert claim.held == evaluate(claim.holds_if, claim.measured)
+
+
+def test_neural_imc_records_the_plain_ppo_and_geometric_claims(smoke_runs):
+    run_dir, result = smoke_runs["04_neural_imc.ipynb"]
+    plain, geometric = load_claims(run_dir / result["claims_file"])
+    assert {"imc_rmse", "plain_rmse", "imc_crash", "plain_crash"} <= set(plain.measured)
+    assert geometric.measured["imc_rmse"] == plain.measured["imc_rmse"]  # the same scenarios
+    for claim in (plain, geometric):
+        assert all(0.0 <= claim.measured[k] <= 1.0 for k in claim.measured if k.endswith("_crash"))
+        assert claim.measured["imc_rmse"] > 0
+        assert claim.held == evaluate(claim.holds_if, claim.measured)

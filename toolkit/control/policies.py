@@ -65,18 +65,30 @@ def make_task(policy: Policy, num_envs: int, **overrides) -> TrackingTask:
     return TrackingTask(num_envs, **settings)
 
 
+def as_actor(agent):
+    """``act(obs, task) -> action`` for a ``Policy`` (acts on the observation) or a classical
+    controller with ``act(state, ref)`` (acts on the true state and the reference)."""
+    if isinstance(agent, Policy):
+        return lambda obs, task: agent.act(obs)
+    if hasattr(agent, "reset"):
+        agent.reset()
+    return lambda obs, task: agent.act(task.state, task.reference())
+
+
 @torch.no_grad()
-def evaluate(policy: Policy, task: TrackingTask, steps: int | None = None) -> dict[str, float]:
-    """Run ``policy`` deterministically from ``task.reset()`` for ``steps`` (default one
-    episode) and score each env's first episode: ``rmse_m``, the root-mean-square position
-    error [m] over all env-steps before termination; ``crash_fraction``, envs terminated;
-    ``mean_reward`` per step before termination."""
+def evaluate(agent, task: TrackingTask, steps: int | None = None) -> dict[str, float]:
+    """Run ``agent`` — a ``Policy`` (deterministic actions) or a classical controller such as
+    ``GeometricController`` — from ``task.reset()`` for ``steps`` (default one episode) and
+    score each env's first episode: ``rmse_m``, the root-mean-square position error [m] over
+    all env-steps before termination; ``crash_fraction``, envs terminated; ``mean_reward`` per
+    step before termination."""
     steps = task.episode_steps if steps is None else steps
     obs, _ = task.reset()
+    act = as_actor(agent)
     alive = torch.ones(task.num_envs, dtype=torch.bool, device=task.device)
     squared, rewards, counted = 0.0, 0.0, 0
     for _ in range(steps):
-        obs, _, reward, terminated, _, info = task.step(policy.act(obs))
+        obs, _, reward, terminated, _, info = task.step(act(obs, task))
         squared += float(info["p_err"].square().sum(-1)[alive].sum())
         rewards += float(reward[alive].sum())
         counted += int(alive.sum())
@@ -113,11 +125,42 @@ def _build(name: str, recipe: dict, directory: Path) -> dict:
     return metrics
 
 
-def load_policy(name: str, *, rebuild: bool = False, device: str = "cpu") -> Policy:
-    """The built-in policy ``name`` (see ``policy_names()``), trained on first use, or again
-    with ``rebuild=True``; ``policy.meta`` holds its recipe and evaluation metrics."""
+def policy_recipe(name: str, *, seed: int = 0, total_steps: int | None = None) -> dict:
+    """The recipe ``load_policy`` trains ``name`` with: the built-in one, with another PPO
+    ``seed`` or a different budget of ``total_steps`` transitions (e.g. a quick smoke run)."""
     if name not in RECIPES:
         raise KeyError(f"unknown policy {name!r}; available: {', '.join(policy_names())}")
-    recipe = RECIPES[name]
-    entry = ensure_entry(name, recipe, lambda d: _build(name, recipe, d), rebuild=rebuild)
+    recipe = json.loads(json.dumps(RECIPES[name]))
+    recipe["seed"] = seed
+    if total_steps is not None:
+        if total_steps < recipe["ppo"]["num_envs"] * recipe["ppo"]["rollout_steps"]:
+            raise ValueError(f"total_steps={total_steps} is less than one PPO iteration")
+        recipe["ppo"]["total_steps"] = total_steps
+    return recipe
+
+
+def load_policy(
+    name: str,
+    *,
+    seed: int = 0,
+    total_steps: int | None = None,
+    rebuild: bool = False,
+    device: str = "cpu",
+) -> Policy:
+    """The built-in policy ``name`` (see ``policy_names()``) trained with PPO ``seed`` and
+    ``total_steps`` transitions (default the built-in budget), on first use or again with
+    ``rebuild=True``; each recipe is its own cache entry. ``policy.meta`` holds the recipe and
+    evaluation metrics."""
+    entry = _entry(name, policy_recipe(name, seed=seed, total_steps=total_steps), rebuild)
     return load(entry / POLICY_FILE, device=device)
+
+
+def policy_training_log(name: str, *, seed: int = 0, total_steps: int | None = None) -> dict:
+    """The per-iteration PPO log (``env_steps``, ``seconds``, ``reward``, …) of the policy
+    ``load_policy`` returns for the same arguments, training it first if needed."""
+    entry = _entry(name, policy_recipe(name, seed=seed, total_steps=total_steps), False)
+    return json.loads((entry / TRAINING_LOG).read_text(encoding="utf-8"))
+
+
+def _entry(name: str, recipe: dict, rebuild: bool) -> Path:
+    return ensure_entry(name, recipe, lambda d: _build(name, recipe, d), rebuild=rebuild)

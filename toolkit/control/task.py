@@ -294,6 +294,16 @@ class TrackingTask:
         return obs, critic_obs, (p_err, v_err, yaw_err)
 
     @property
+    def state(self) -> dict[str, Tensor]:
+        """The current true state (``QuadrotorEnv.observe()``: p, v, q, omega, wind, mass, …);
+        what a classical controller acts on."""
+        return self._state
+
+    def reference(self) -> dict[str, Tensor]:
+        """The reference (p, v, a, j, yaw) at each env's current ``reference_time``."""
+        return self.trajectory(self.reference_time)
+
+    @property
     def time(self) -> Tensor:
         """Time since each env's episode began [s], (N,)."""
         return self._steps.to(self._t0) * self.env.dt_control
