@@ -4,9 +4,18 @@ Each widget is one ES module plus one CSS file in this package (see ``widgets.ba
 they render offline in JupyterLab and in static HTML (``widgets.export.to_html``).
 """
 
+from widgets.attention_geometry_view import AttentionGeometryView
 from widgets.reward_sweep_view import RewardSweepView
 from widgets.taste_playground import TastePlayground
 from widgets.token_strip import TokenStrip
 from widgets.token_weight_view import TokenWeightView
+from widgets.trajectory_view import TrajectoryView
 
-__all__ = ["RewardSweepView", "TastePlayground", "TokenStrip", "TokenWeightView"]
+__all__ = [
+    "AttentionGeometryView",
+    "RewardSweepView",
+    "TastePlayground",
+    "TokenStrip",
+    "TokenWeightView",
+    "TrajectoryView",
+]

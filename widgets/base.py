@@ -2,21 +2,31 @@
 
 A widget is one ES module plus one CSS file shipped inside this package (no CDN, no
 require.js, so it renders offline and in static HTML exports). ``WidgetBase`` loads them
-and prepends the shared ``base.js`` / ``base.css``: the JS helpers (binary decoding, color
-scales, value formatting) and the theme variables, which map JupyterLab's ``--jp-*`` CSS
-variables onto the widget with fallbacks for pages outside JupyterLab (light and dark).
+and prepends the shared ``base.js`` / ``base.css``, so a widget reuses, never copies:
+
+- base.js: DOM and SVG element helpers (``h``, ``svg``), controls (``makePicker``,
+  ``makeSlider``, ``controlRow``, ``saveTrait``), categorical colors (``categoryColor``)
+  and legend entries, axis ticks (``niceStep``, ``stepTicks``, ``niceTicks``), binary
+  decoding and value formatting, color scales and their legend, token strips;
+- base.css: the theme variables, which map JupyterLab's ``--jp-*`` CSS variables onto the
+  widget with fallbacks for pages outside JupyterLab (light and dark), the categorical
+  hues ``--rt-category-*`` (kept apart from the sequential scale's green), and the chrome
+  of form controls, control rows, panels, SVG axes, keys and token strips.
 
 Numeric arrays travel to the browser as little-endian float32 ``bytes`` (see
 ``float32_bytes``); ipywidgets sends those as binary buffers, never as JSON lists, and the
 ES module reads them back through a ``DataView``.
 
 The ``check_*`` helpers validate user input and raise ``ValueError`` messages that name the
-offending parameter or track and the index of the first bad value.
+offending parameter or track and the index of the first bad value. Those a trait validator
+also calls (``check_choice``, ``check_token_index``) raise ``InvalidValue``, which is both a
+``ValueError`` and a ``traitlets.TraitError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import anywidget
@@ -55,6 +65,60 @@ class WidgetBase(anywidget.AnyWidget):
             cls._esm = bundle(f"{asset}.js")
             cls._css = bundle(f"{asset}.css")
         super().__init_subclass__(**kwargs)
+
+
+class InvalidValue(traitlets.TraitError, ValueError):
+    """A bad value: a ``ValueError`` for the caller, and a ``TraitError`` so that traitlets
+    rolls an assignment back when it was made among others (e.g. in
+    ``hold_trait_notifications``) instead of keeping the bad value."""
+
+
+def check_choice(value: object, options: Collection[str], label: str) -> str:
+    """``value``, required to be one of ``options``: "unknown track 'x'; choose one of [...]"."""
+    if value not in options:
+        raise InvalidValue(f"unknown {label} {value!r}; choose one of {list(options)}")
+    return value
+
+
+def check_token_index(index: int, n_tokens: int, label: str) -> int:
+    """``index``, required to be -1 (no token selected) or a token index in [0, n_tokens)."""
+    if not -1 <= index < n_tokens:
+        raise InvalidValue(
+            f"{label} must be -1 (none) or a token index in [0, {n_tokens - 1}], got {index}"
+        )
+    return index
+
+
+def check_number(
+    value: object,
+    label: str,
+    *,
+    lo: float = -math.inf,
+    hi: float = math.inf,
+    lo_open: bool = False,
+) -> float:
+    """One finite real number x with lo <= x <= hi (lo < x when ``lo_open``), as a float.
+
+    The message says the bounds: "dt is 0.0; expected a finite number > 0" (``lo=0,
+    lo_open=True``), "accuracy is 1.2; expected a finite number in [0, 1]" (``lo=0, hi=1``).
+    """
+    array = as_numeric_array(value, label)
+    if array.ndim:
+        raise ValueError(f"{label} must be one number, got shape {array.shape}")
+    number = float(array)
+    above = number > lo if lo_open else number >= lo
+    if not (math.isfinite(number) and above and number <= hi):
+        raise ValueError(f"{label} is {number}; expected a finite number{_bounds(lo, hi, lo_open)}")
+    return number
+
+
+def _bounds(lo: float, hi: float, lo_open: bool) -> str:
+    """The bounds in ``check_number``'s message: ' > 0', ' >= 0', ' <= 1', ' in [0, 1]', ''."""
+    if hi == math.inf:
+        return "" if lo == -math.inf else f" {'>' if lo_open else '>='} {lo:g}"
+    if lo == -math.inf:
+        return f" <= {hi:g}"
+    return f" in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
 
 
 def check_str_list(values: object, label: str, *, kind: str, if_empty: str) -> list[str]:
@@ -127,6 +191,14 @@ def check_finite(array: np.ndarray, label: str) -> None:
             f"{label} has a non-finite value ({array[index]}) at index {index}; "
             "replace NaN/inf first, e.g. with np.nan_to_num"
         )
+
+
+def check_nonnegative(array: np.ndarray, label: str, why: str) -> None:
+    """Require every value to be >= 0; name the first negative one, its index and ``why``
+    ("singular values are >= 0")."""
+    index = _first_index(array < 0)
+    if index is not None:
+        raise ValueError(f"{label} has a negative value ({array[index]}) at index {index}; {why}")
 
 
 def check_float32_range(array: np.ndarray, label: str) -> None:

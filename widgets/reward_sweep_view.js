@@ -10,27 +10,13 @@
  * Each model's rewards arrive as one float32 buffer, decoded on first use.
  */
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const WIDTH = 360; // viewBox size of each panel; the SVG scales to its column
 const HEIGHT = 250;
 const PLOT = { left: 48, right: WIDTH - 12, top: 10, bottom: HEIGHT - 44 };
-const VARIANT_COLORS = 4; // --rt-variant-0 .. -3 in reward_sweep_view.css, reused in turn
 const JITTER = 0.3; // dots spread over ±30% of their column's width
-
-/** Create an SVG element with attributes, appended to `parent` when given. */
-function svg(tag, attrs, parent) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  parent?.append(node);
-  return node;
-}
 
 function label(parent, x, y, text, attrs = {}) {
   svg("text", { x, y, ...attrs }, parent).textContent = text;
-}
-
-function variantColor(i) {
-  return `var(--rt-variant-${i % VARIANT_COLORS})`;
 }
 
 /** Deterministic jitter in [-1, 1) for response i (Knuth's multiplicative hash). */
@@ -41,16 +27,6 @@ function jitter(i) {
 /** The linear map from domain [d0, d1] onto range [r0, r1]. */
 function linear([d0, d1], [r0, r1]) {
   return (v) => r0 + ((v - d0) / (d1 - d0 || 1)) * (r1 - r0);
-}
-
-/** About `count` round values in [lo, hi]: multiples of 1, 2 or 5 × 10^k. */
-function niceTicks(lo, hi, count) {
-  const raw = (hi - lo) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
-  const ticks = [];
-  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + 1e-9 * step; i++) ticks.push(i * step);
-  return ticks;
 }
 
 /** Round values whose log10 lies in [lo, hi]: powers of ten, or 1-2-5 steps if too few. */
@@ -97,14 +73,6 @@ function xAxis(parent, ticks, name) {
   });
 }
 
-function picker(name, options) {
-  const select = h("select", `rt-${name.toLowerCase()}-picker`);
-  select.setAttribute("aria-label", name);
-  select.disabled = options.length < 2;
-  for (const option of options) select.append(new Option(option, option));
-  return select;
-}
-
 function describe(point) {
   return (
     `λ = ${point.lam} \u00b7 ${point.variant} \u00b7 accuracy ${point.accuracy.toFixed(2)}` +
@@ -123,32 +91,21 @@ function render({ model, el }) {
   );
 
   const title = h("div", "rt-title");
-  const biasPicker = picker("Bias", model.get("biases"));
-  const variantPicker = picker("Variant", variants);
+  const biasPicker = makePicker("Bias", model.get("biases"));
+  const variantPicker = makePicker("Variant", variants);
   const header = h("div", "rt-header");
   header.append(title, biasPicker, variantPicker);
 
-  const slider = h("input", "rt-lambda-slider");
-  Object.assign(slider, { type: "range", min: "0", max: String(lambdas.length - 1), step: "1" });
-  slider.disabled = lambdas.length < 2;
-  slider.setAttribute("aria-label", "λ");
-  slider.dataset.lmSuppressShortcuts = "true"; // arrow keys move the slider, not notebook cells
-  const readout = h("span", "rt-lambda-readout");
-  const lambdaRow = h("label", "rt-lambda");
-  lambdaRow.append(h("span", "rt-lambda-name", "λ"), slider, readout);
+  const slider = makeSlider("rt-lambda-slider", "λ", lambdas.length - 1);
+  const readout = h("span", "rt-readout rt-lambda-readout");
+  const lambdaRow = controlRow("rt-lambda", "λ", slider, readout);
 
   const attrs = { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img" };
   const scatter = svg("svg", { ...attrs, class: "rt-scatter" });
   const pareto = svg("svg", { ...attrs, class: "rt-pareto" });
   pareto.setAttribute("aria-label", "de-confounded accuracy against counterfactual gap");
-  const legend = h("div", "rt-variant-legend");
-  variants.forEach((variant, i) => {
-    const swatch = h("span", "rt-swatch");
-    swatch.style.background = variantColor(i);
-    const entry = h("span", "rt-legend-entry");
-    entry.append(swatch, variant);
-    legend.append(entry);
-  });
+  const legend = h("div", "rt-key rt-variant-legend");
+  legend.append(...variants.map((variant, i) => legendEntry(variant, categoryColor(i))));
   legend.append(h("span", "rt-legend-entry", "\u00d7 λ = 0 (vanilla)"));
   const panels = h("div", "rt-panels");
   for (const [caption, ...content] of [
@@ -249,7 +206,7 @@ function render({ model, el }) {
     const vi = variants.indexOf(variant);
     const path = mine.filter((p) => p.variant === variant).map((p) => at(p).join(","));
     svg("polyline", { class: "rt-path", points: path.join(" ") }, pareto).style.stroke =
-      variantColor(vi);
+      categoryColor(vi);
     for (const p of mine) {
       const [px, py] = at(p);
       const mark =
@@ -258,7 +215,7 @@ function render({ model, el }) {
           : svg("circle", { cx: px, cy: py, r: 3.5 }, pareto);
       mark.classList.add("rt-point");
       mark.classList.toggle("rt-same-variant", p.variant === variant);
-      mark.style.color = variantColor(variants.indexOf(p.variant));
+      mark.style.color = categoryColor(variants.indexOf(p.variant));
       svg("title", {}, mark).textContent = describe(p);
     }
     const [cx, cy] = at(current);
@@ -273,7 +230,7 @@ function render({ model, el }) {
     const key = modelKey(bias, variant, k);
     const point = pointAt.get(key);
     if (shown?.bias !== bias) buildScatter(bias);
-    moveScatter(buffer("_rewards", key), variantColor(variants.indexOf(variant)));
+    moveScatter(buffer("_rewards", key), categoryColor(variants.indexOf(variant)));
     drawPareto(bias, variant, point);
     readout.textContent = describe(point);
     slider.setAttribute("aria-valuetext", `λ = ${point.lam}`);
@@ -292,10 +249,7 @@ function render({ model, el }) {
     [variantPicker, "variant", () => variantPicker.value],
     [slider, "lam_index", () => Number(slider.value)],
   ]) {
-    control.addEventListener("input", () => {
-      model.set(trait, read());
-      model.save_changes();
-    });
+    control.addEventListener("input", () => saveTrait(model, trait, read()));
   }
 
   const listeners = [

@@ -18,7 +18,6 @@ time, picked with a bias menu, a variant menu and a λ slider:
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -27,6 +26,8 @@ import traitlets
 from widgets.base import (
     WidgetBase,
     as_numeric_array,
+    check_choice,
+    check_number,
     check_shape,
     check_str_list,
     float32_bytes,
@@ -42,18 +43,6 @@ def _check_name(value: object, label: str) -> str:
     if not isinstance(value, str) or not value or "|" in value:
         raise ValueError(f"{label} is {value!r}; expected a non-empty str without '|'")
     return value
-
-
-def _check_number(value: object, label: str, hi: float = math.inf) -> float:
-    """One finite real number in [0, hi]."""
-    array = as_numeric_array(value, label)
-    if array.ndim:
-        raise ValueError(f"{label} must be one number, got shape {array.shape}")
-    number = float(array)
-    if not (math.isfinite(number) and 0 <= number <= hi):
-        bounds = ">= 0" if hi == math.inf else f"in [0, {hi:g}]"
-        raise ValueError(f"{label} is {number}; expected a finite number {bounds}")
-    return number
 
 
 def _check_labels(bias: str, labels: object) -> list[str]:
@@ -177,7 +166,7 @@ class RewardSweepView(WidgetBase):
                 )
             bias = _check_name(run["bias"], f"runs[{i}] bias")
             variant = _check_name(run["variant"], f"runs[{i}] variant")
-            lam = _check_number(run["lam"], f"runs[{i}] lam")
+            lam = check_number(run["lam"], f"runs[{i}] lam", lo=0)
             if bias not in codes:
                 for name, mapping in (("z", z), ("z_labels", z_labels)):
                     if bias not in mapping:
@@ -201,8 +190,8 @@ class RewardSweepView(WidgetBase):
                     (len(codes[bias]),),
                     (f"test responses in z[{bias!r}]",),
                 ),
-                "accuracy": _check_number(run["accuracy"], f"runs[{i}] accuracy", hi=1.0),
-                "gap": _check_number(run["gap"], f"runs[{i}] gap"),
+                "accuracy": check_number(run["accuracy"], f"runs[{i}] accuracy", lo=0, hi=1),
+                "gap": check_number(run["gap"], f"runs[{i}] gap", lo=0),
             }
 
         biases = list(dict.fromkeys(bias for bias, _, _ in models))
@@ -255,8 +244,10 @@ class RewardSweepView(WidgetBase):
     ) -> np.ndarray:
         """The float32 rewards, as the browser has them, that the model (bias, variant, λ)
         gives each test response of ``bias``; each argument defaults to the model shown."""
-        bias = self.bias if bias is None else _known(bias, self.biases, "bias")
-        variant = self.variant if variant is None else _known(variant, self.variants, "variant")
+        bias = self.bias if bias is None else check_choice(bias, self.biases, "bias")
+        variant = (
+            self.variant if variant is None else check_choice(variant, self.variants, "variant")
+        )
         if lam is None:
             k = self.lam_index
         elif lam in self.lambdas:
@@ -269,10 +260,7 @@ class RewardSweepView(WidgetBase):
     def _validate_choice(self, proposal: traitlets.Bunch) -> str:
         name = proposal["trait"].name
         options = self.biases if name == "bias" else self.variants
-        try:
-            return _known(proposal["value"], options, name)
-        except ValueError as err:
-            raise traitlets.TraitError(str(err)) from err
+        return check_choice(proposal["value"], options, name)
 
     @traitlets.validate("lam_index")
     def _validate_lam_index(self, proposal: traitlets.Bunch) -> int:
@@ -283,9 +271,3 @@ class RewardSweepView(WidgetBase):
                 f"[0, {len(self.lambdas) - 1}], got {k}"
             )
         return k
-
-
-def _known(value: str, options: Sequence[str], name: str) -> str:
-    if value not in options:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {list(options)}")
-    return value

@@ -9,18 +9,8 @@
  * The outputs arrive as several traits in one message; a microtask redraws them once.
  */
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const ROLL = { width: 480, height: 200, left: 30, right: 466, top: 6, bottom: 180 };
-const VOICE_COLORS = 4; // --rt-voice-0 .. -3 in taste_playground.css, reused in turn
 const MIN_SEMITONES = 12; // the roll shows at least an octave
-const STATIC_HOST_CLASS = "anywidget-host-view"; // the element toolkit.htmlexport renders into
-
-function svg(tag, attrs, parent) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  parent?.append(node);
-  return node;
-}
 
 /** A number in at most four significant digits: 1834.2 -> "1834", 0.012345 -> "0.01235". */
 function short(value) {
@@ -31,10 +21,6 @@ function short(value) {
 function pitchName(pitch) {
   const names = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
   return `${names[pitch % 12]}${Math.floor(pitch / 12) - 1}`;
-}
-
-function voiceColor(i) {
-  return `var(--rt-voice-${i % VOICE_COLORS})`;
 }
 
 /** Redraw `roll` with `notes` (N*4 floats: pitch, start, end, velocity) over `duration` s. */
@@ -84,7 +70,7 @@ function drawRoll(roll, notes, voices, duration) {
       height: rowHeight,
       "data-voice": voices[i],
     });
-    rect.style.fill = voiceColor(names.indexOf(voices[i]));
+    rect.style.fill = categoryColor(names.indexOf(voices[i]));
     rect.style.fillOpacity = String(0.35 + (0.65 * Math.min(velocity, 127)) / 127);
     svg("title", {}, rect).textContent =
       `${voices[i]} ${pitchName(pitch)} \u00b7 ${short(start)}\u2013${short(stop)} s` +
@@ -118,8 +104,7 @@ function render({ model, el }) {
       readout.textContent = Number(slider.value).toFixed(2);
     });
     slider.addEventListener("change", () => {
-      model.set("profile", { ...model.get("profile"), [taste]: Number(slider.value) });
-      model.save_changes();
+      saveTrait(model, "profile", { ...model.get("profile"), [taste]: Number(slider.value) });
     });
     const row = h("label", "rt-taste-row");
     row.append(h("span", "rt-taste-name", taste), slider, readout);
@@ -136,8 +121,7 @@ function render({ model, el }) {
       seed.value = String(model.get("seed")); // not a seed: back to the one in effect
       return;
     }
-    model.set("seed", value);
-    model.save_changes();
+    saveTrait(model, "seed", value);
   });
   const seedRow = h("label", "rt-seed-row");
   seedRow.append(h("span", "rt-taste-name", "seed"), seed);
@@ -161,7 +145,7 @@ function render({ model, el }) {
   const textRow = h("div", "rt-text-row");
   textRow.append(textBox, useText);
   controls.append(seedRow, textRow);
-  if (el.classList.contains(STATIC_HOST_CLASS)) {
+  if (isStaticCopy(el)) {
     controls.append(h("div", "rt-static-note", "static copy: sliders need a running kernel"));
   }
 
@@ -174,7 +158,7 @@ function render({ model, el }) {
     viewBox: `0 0 ${ROLL.width} ${ROLL.height}`,
     role: "img",
   });
-  const legend = h("div", "rt-voice-legend");
+  const legend = h("div", "rt-key rt-voice-legend");
   const audio = h("audio", "rt-audio");
   audio.controls = true;
   audio.preload = "metadata";
@@ -241,15 +225,7 @@ function render({ model, el }) {
     const notes = readFloat32(model.get("_notes"));
     const voices = model.get("voices");
     const names = drawRoll(roll, notes, voices, model.get("duration"));
-    legend.replaceChildren(
-      ...names.map((name, i) => {
-        const swatch = h("span", "rt-swatch");
-        swatch.style.background = voiceColor(i);
-        const entry = h("span", "rt-legend-entry");
-        entry.append(swatch, name);
-        return entry;
-      }),
-    );
+    legend.replaceChildren(...names.map((name, i) => legendEntry(name, categoryColor(i))));
     showAudio();
     showFeatures();
     caption.textContent = model.get("caption");

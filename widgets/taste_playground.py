@@ -25,6 +25,7 @@ import traitlets
 
 from toolkit.music.taste import TASTES, TasteProfile
 from widgets.base import (
+    InvalidValue,
     WidgetBase,
     as_numeric_array,
     check_finite,
@@ -40,25 +41,19 @@ NOTE_FIELDS = ("pitch", "start_s", "end_s", "velocity", "voice")
 Pipeline = Callable[[TasteProfile, str, int], Mapping[str, Any]]
 
 
-class InvalidState(traitlets.TraitError, ValueError):
-    """A bad ``profile`` or ``seed``: a ``ValueError`` for the caller, and a ``TraitError`` so
-    that traitlets rolls the assignment back when it was made among others (e.g. in
-    ``hold_trait_notifications``) instead of keeping the bad value."""
-
-
 def _check_profile(value: object) -> dict[str, float]:
     """``{taste: intensity}`` for all five tastes (unnamed ones 0) from a mapping or a
     ``TasteProfile``; the message names the bad taste."""
     if isinstance(value, TasteProfile):
         return value.as_dict()
     if not isinstance(value, Mapping):
-        raise InvalidState(
+        raise InvalidValue(
             f"profile must map tastes to intensities in [0, 1] (or be a TasteProfile), "
             f"got {type(value).__name__}"
         )
     unknown = [taste for taste in value if taste not in TASTES]
     if unknown:
-        raise InvalidState(f"profile has an unknown taste {unknown[0]!r}; choose from {TASTES}")
+        raise InvalidValue(f"profile has an unknown taste {unknown[0]!r}; choose from {TASTES}")
     real = {
         taste: float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else v
         for taste, v in value.items()
@@ -66,12 +61,12 @@ def _check_profile(value: object) -> dict[str, float]:
     try:
         return TasteProfile(**real).as_dict()
     except ValueError as err:
-        raise InvalidState(f"profile: {err}") from err
+        raise InvalidValue(f"profile: {err}") from err
 
 
 def _check_seed(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise InvalidState(f"seed must be an int >= 0, got {value!r}")
+        raise InvalidValue(f"seed must be an int >= 0, got {value!r}")
     return int(value)
 
 
@@ -151,7 +146,7 @@ def _check_result(result: object) -> dict[str, Any]:
         raise ValueError(f"the pipeline's result has no {', '.join(map(repr, missing))}")
     try:
         profile = _check_profile(result["profile"])
-    except InvalidState as err:  # a bad result, not a bad assignment: a plain ValueError
+    except InvalidValue as err:  # a bad result, not a bad assignment: a plain ValueError
         raise ValueError(f"the pipeline's {err}") from None
     if not isinstance(result["caption"], str):
         raise ValueError(f"caption is {type(result['caption']).__name__}; expected a str")

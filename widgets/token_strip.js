@@ -1,22 +1,17 @@
 /* token_strip.js: the TokenStrip view (see widgets/token_strip.py).
  *
- * Uses h, readFloat32, formatValue, makeScale, makeLegend and makeTokenStrip from base.js,
- * which widgets.base.bundle() prepends. Built for thousands of tokens: makeTokenStrip
- * creates the spans once and serves them with delegated listeners, and switching tracks
- * only rewrites each span's background color.
+ * Uses h, makePicker, saveTrait, readFloat32, formatValue, makeScale, makeLegend and
+ * makeTokenStrip from base.js, which widgets.base.bundle() prepends. Built for thousands
+ * of tokens: makeTokenStrip creates the spans once and serves them with delegated
+ * listeners, and switching tracks only rewrites each span's background color.
  */
-
-const HINT = "Hover a token to see its value; click to select it.";
 
 function render({ model, el }) {
   const tokens = model.get("tokens");
   const names = model.get("track_names");
 
   const title = h("div", "rt-title", model.get("title"));
-  const picker = h("select", "rt-track-picker");
-  picker.setAttribute("aria-label", "Track");
-  picker.disabled = names.length < 2;
-  for (const name of names) picker.append(new Option(name, name));
+  const picker = makePicker("Track", names);
   const legend = makeLegend();
   const header = h("div", "rt-header");
   header.append(title, picker, legend.el);
@@ -27,11 +22,7 @@ function render({ model, el }) {
   const strip = makeTokenStrip({
     tokens,
     describe,
-    hint: HINT,
-    onSelect(i) {
-      model.set("selected", i);
-      model.save_changes();
-    },
+    onSelect: (i) => saveTrait(model, "selected", i),
   });
 
   const root = h("div", "rt-widget rt-token-strip");
@@ -52,10 +43,7 @@ function render({ model, el }) {
     title.textContent = model.get("title");
   };
 
-  picker.addEventListener("change", () => {
-    model.set("track", picker.value);
-    model.save_changes();
-  });
+  picker.addEventListener("change", () => saveTrait(model, "track", picker.value));
 
   model.on("change:track", recolor);
   model.on("change:selected", highlight);

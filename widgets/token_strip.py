@@ -9,7 +9,9 @@ import traitlets
 
 from widgets.base import (
     WidgetBase,
+    check_choice,
     check_str_list,
+    check_token_index,
     float32_bytes,
     from_float32_bytes,
     validated_float_array,
@@ -121,27 +123,13 @@ class TokenStrip(WidgetBase):
 
     def values(self, track: str | None = None) -> np.ndarray:
         """The float32 values of ``track`` (default: the track shown), as the browser has them."""
-        name = self.track if track is None else self._known_track(track)
+        name = self.track if track is None else check_choice(track, self.track_names, "track")
         return from_float32_bytes(self._track_data[name])
-
-    def _known_track(self, name: str) -> str:
-        if name not in self.track_names:
-            raise ValueError(f"unknown track {name!r}; choose one of {self.track_names}")
-        return name
 
     @traitlets.validate("track")
     def _validate_track(self, proposal: traitlets.Bunch) -> str:
-        try:
-            return self._known_track(proposal["value"])
-        except ValueError as err:
-            raise traitlets.TraitError(str(err)) from err
+        return check_choice(proposal["value"], self.track_names, "track")
 
     @traitlets.validate("selected")
     def _validate_selected(self, proposal: traitlets.Bunch) -> int:
-        index = proposal["value"]
-        if not -1 <= index < len(self.tokens):
-            raise traitlets.TraitError(
-                f"selected must be -1 (none) or a token index in [0, {len(self.tokens) - 1}], "
-                f"got {index}"
-            )
-        return index
+        return check_token_index(proposal["value"], len(self.tokens), "selected")

@@ -7,31 +7,22 @@
  */
 
 const SIDES = ["chosen", "rejected"];
-const HINT = "Hover a token to see its value; click to select it.";
 
 function render({ model, el }) {
   const names = model.get("track_names");
   const steps = model.get("steps");
 
   const title = h("div", "rt-title", model.get("title"));
-  const picker = h("select", "rt-track-picker");
-  picker.setAttribute("aria-label", "Track");
-  picker.disabled = names.length < 2;
-  for (const name of names) picker.append(new Option(name, name));
+  const picker = makePicker("Track", names);
   const legend = makeLegend();
   const header = h("div", "rt-header");
   header.append(title, picker, legend.el);
 
   const prompt = h("div", "rt-prompt");
 
-  const slider = h("input", "rt-checkpoint-slider");
-  Object.assign(slider, { type: "range", min: "0", max: String(steps.length - 1), step: "1" });
-  slider.disabled = steps.length < 2;
-  slider.setAttribute("aria-label", "Checkpoint");
-  slider.dataset.lmSuppressShortcuts = "true"; // arrow keys move the slider, not notebook cells
-  const stepLabel = h("span", "rt-step");
-  const checkpoints = h("label", "rt-checkpoints");
-  checkpoints.append(h("span", "rt-checkpoints-name", "checkpoint"), slider, stepLabel);
+  const slider = makeSlider("rt-checkpoint-slider", "Checkpoint", steps.length - 1);
+  const stepLabel = h("span", "rt-readout rt-step");
+  const checkpoints = controlRow("rt-checkpoints", "checkpoint", slider, stepLabel);
 
   const panes = h("div", "rt-sides");
   const strips = {};
@@ -42,19 +33,12 @@ function render({ model, el }) {
     const describe = (i) =>
       `token ${i} ${JSON.stringify(tokens[i])} \u00b7 ${model.get("track")} = ` +
       `${formatValue(rows[side][i])} \u00b7 step ${steps[model.get("checkpoint")]}`;
-    strips[side] = makeTokenStrip({
-      tokens,
-      describe,
-      hint: HINT,
-      onSelect(i) {
-        model.set(key, i);
-        model.save_changes();
-      },
-    });
+    const onSelect = (i) => saveTrait(model, key, i);
+    strips[side] = makeTokenStrip({ tokens, describe, onSelect });
     const count = h("span", "rt-side-count", `${tokens.length} tokens`);
     const heading = h("div", "rt-side-heading");
-    heading.append(h("span", "rt-side-label", side), count);
-    const pane = h("div", `rt-side rt-side-${side}`);
+    heading.append(h("span", "rt-panel-title rt-side-label", side), count);
+    const pane = h("div", `rt-panel rt-side rt-side-${side}`);
     pane.dataset.side = side;
     pane.append(heading, strips[side].strip, strips[side].status);
     panes.append(pane);
@@ -98,14 +82,8 @@ function render({ model, el }) {
     prompt.hidden = !model.get("prompt");
   }
 
-  picker.addEventListener("change", () => {
-    model.set("track", picker.value);
-    model.save_changes();
-  });
-  slider.addEventListener("input", () => {
-    model.set("checkpoint", Number(slider.value));
-    model.save_changes();
-  });
+  picker.addEventListener("change", () => saveTrait(model, "track", picker.value));
+  slider.addEventListener("input", () => saveTrait(model, "checkpoint", Number(slider.value)));
 
   const listeners = [
     ["change:track", recolor],

@@ -22,6 +22,8 @@ import traitlets
 from widgets.base import (
     WidgetBase,
     as_numeric_array,
+    check_choice,
+    check_token_index,
     float32_bytes,
     from_float32_bytes,
     validated_float_array,
@@ -283,7 +285,8 @@ class TokenWeightView(WidgetBase):
 
     def tokens(self, side: str) -> list[str]:
         """The tokens of ``side`` (``"chosen"`` or ``"rejected"``)."""
-        return self.chosen_tokens if _known_side(side) == "chosen" else self.rejected_tokens
+        side = check_choice(side, SIDES, "side")
+        return self.chosen_tokens if side == "chosen" else self.rejected_tokens
 
     def values(
         self,
@@ -294,8 +297,8 @@ class TokenWeightView(WidgetBase):
         """One side's float32 values of ``track`` (default: the track shown), as the browser
         has them: ``(T,)`` at ``checkpoint`` (default: the one shown), or ``(K, T)`` for
         ``checkpoint="all"``."""
-        name = self.track if track is None else self._known_track(track)
-        data = from_float32_bytes(self._track_data[name][_known_side(side)])
+        name = self.track if track is None else check_choice(track, self.track_names, "track")
+        data = from_float32_bytes(self._track_data[name][check_choice(side, SIDES, "side")])
         data = data.reshape(len(self.steps), len(self.tokens(side)))
         if checkpoint == "all":
             return data
@@ -304,17 +307,9 @@ class TokenWeightView(WidgetBase):
             raise ValueError(f"checkpoint {k} is out of range [0, {len(self.steps) - 1}]")
         return data[k]
 
-    def _known_track(self, name: str) -> str:
-        if name not in self.track_names:
-            raise ValueError(f"unknown track {name!r}; choose one of {self.track_names}")
-        return name
-
     @traitlets.validate("track")
     def _validate_track(self, proposal: traitlets.Bunch) -> str:
-        try:
-            return self._known_track(proposal["value"])
-        except ValueError as err:
-            raise traitlets.TraitError(str(err)) from err
+        return check_choice(proposal["value"], self.track_names, "track")
 
     @traitlets.validate("checkpoint")
     def _validate_checkpoint(self, proposal: traitlets.Bunch) -> int:
@@ -329,19 +324,8 @@ class TokenWeightView(WidgetBase):
     @traitlets.validate("selected_chosen", "selected_rejected")
     def _validate_selected(self, proposal: traitlets.Bunch) -> int:
         name = proposal["trait"].name
-        index = proposal["value"]
-        n = len(self.tokens(name.removeprefix("selected_")))
-        if not -1 <= index < n:
-            raise traitlets.TraitError(
-                f"{name} must be -1 (none) or a token index in [0, {n - 1}], got {index}"
-            )
-        return index
-
-
-def _known_side(side: str) -> str:
-    if side not in SIDES:
-        raise ValueError(f"unknown side {side!r}; choose 'chosen' or 'rejected'")
-    return side
+        n_tokens = len(self.tokens(name.removeprefix("selected_")))
+        return check_token_index(proposal["value"], n_tokens, name)
 
 
 def _default_steps(raw: Mapping[str, Mapping[str, np.ndarray]]) -> list[int]:

@@ -1,52 +1,36 @@
 """TokenStrip in a real browser: JupyterLab round trip, then the static HTML export.
 
-Starts JupyterLab headless on a free localhost port with the fixture notebook
-``token_strip_demo.ipynb``, drives Debian's Chromium through Playwright, and saves
-screenshots under ``test-artifacts/widgets/``. Needs ``/usr/bin/chromium``
-(``apt-get install chromium``): skipped without it, except under ``CI=true`` where it fails.
+Opens the fixture notebook ``token_strip_demo.ipynb`` in JupyterLab (the ``lab`` and
+``browser`` fixtures of conftest.py: a headless server on a free localhost port, Debian's
+Chromium through Playwright) and saves screenshots under ``test-artifacts/widgets/``.
+Skipped without ``/usr/bin/chromium``, except under ``CI=true`` where it fails.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import papermill
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from browser_helpers import (
+    ARTIFACTS,
+    KERNEL,
+    Lab,
+    activate_cell,
+    last_output,
+    notebook_page,
+    offline_page,
+    rerun_until,
+    run_command,
+)
+from playwright.sync_api import expect
 
 from toolkit.htmlexport import notebook_to_html, widget_to_html
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-FIXTURE = Path(__file__).with_name("token_strip_demo.ipynb")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "widgets"
-STARTUP_TIMEOUT_S = 90
-UI_TIMEOUT_MS = 60_000
+DEMO = Path(__file__).with_name("token_strip_demo.ipynb")
 
 
 # The status line while token 3 ("Ġfox") is hovered. The fixture's first cell gives it
@@ -73,197 +57,6 @@ EXPORT_STYLES = {
 }
 
 
-@dataclass
-class Lab:
-    url: str
-    token: str
-    root: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_status(lab: Lab, process: subprocess.Popen, log: Path) -> None:
-    """Poll /api/status until the server answers, the process dies, or the deadline passes."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    status_url = f"{lab.url}/api/status?token={lab.token}"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"JupyterLab exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(status_url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)  # polling interval, not a wait for a fixed state
-    pytest.fail(f"JupyterLab not ready in {STARTUP_TIMEOUT_S}s:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Terminate the server's process group (it stops its kernels); kill it if it hangs."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-
-
-def isolated_env(base: Path) -> dict[str, str]:
-    """Environment with private Jupyter config/settings dirs and no news or update checks."""
-    settings = base / "lab-settings"
-    notification = settings / "@jupyterlab" / "apputils-extension" / "notification"
-    notification.parent.mkdir(parents=True)
-    notification.with_suffix(".jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
-    )
-    return {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(base / "config"),
-        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-    }
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; install it with `apt-get install chromium`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI must run the browser tests)")
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def lab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab serving a copy of the fixture notebook; stopped (with its kernels) after."""
-    base = tmp_path_factory.mktemp("jupyterlab")
-    root = base / "root"
-    root.mkdir()
-    shutil.copy(FIXTURE, root / FIXTURE.name)
-    port = free_port()
-    lab = Lab(url=f"http://127.0.0.1:{port}", token=secrets.token_hex(16), root=root)
-    log = base / "jupyterlab.log"
-    command = [
-        sys.executable, "-m", "jupyter", "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={lab.token}",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.open_browser=False",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-        "--LabApp.expose_app_in_browser=True",
-        f"--ServerApp.allow_root={os.geteuid() == 0}",  # CI containers often run as root
-    ]  # fmt: skip
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=root,
-            env=isolated_env(base),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group; on SIGTERM it shuts its kernels down
-        )
-    try:
-        wait_for_status(lab, process, log)
-        yield lab
-    finally:
-        stop(process)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
-        expect.set_options(timeout=UI_TIMEOUT_MS)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        yield browser
-        browser.close()
-
-
-def run_command(page, command: str, args: dict | None = None) -> None:
-    """Start a JupyterLab command (exposed as window.jupyterapp); don't wait for it to finish."""
-    page.evaluate(
-        "([command, args]) => { window.jupyterapp.commands.execute(command, args); }",
-        [command, args or {}],
-    )
-
-
-def open_notebook(page, lab: Lab) -> None:
-    """Open the fixture notebook and wait for an idle research-toolkit kernel."""
-    page.goto(f"{lab.url}/lab/tree/{FIXTURE.name}?token={lab.token}")
-    page.wait_for_function(
-        "() => document.querySelector('.jp-Dialog')"
-        " || window.jupyterapp?.shell.currentWidget?.sessionContext?.isReady"
-    )
-    dialog = page.locator(".jp-Dialog")
-    if dialog.count():  # "Select Kernel": pick the project's kernel
-        dialog.locator("select").select_option(label="Python (research-toolkit)")
-        dialog.locator(".jp-mod-accept").click()
-    page.wait_for_function(
-        "() => { const s = window.jupyterapp.shell.currentWidget?.sessionContext;"
-        " return s?.isReady && s.session?.kernel?.status === 'idle'"
-        " && s.session.kernel.name === 'research-toolkit'; }"
-    )
-
-
-def record_remote_requests(page, allowed: str | tuple[str, ...] = ()) -> list[str]:
-    """A list that fills with the page's http(s) requests to URLs not starting with ``allowed``."""
-    remote = []
-
-    def record(request) -> None:
-        if request.url.startswith(("http:", "https:")) and not request.url.startswith(allowed):
-            remote.append(request.url)
-
-    page.on("request", record)
-    return remote
-
-
-@contextmanager
-def offline_page(browser, path: Path, scheme: str, height: int = 400) -> Iterator:
-    """A page showing the HTML file ``path`` with every widget rendered; on exit, require
-    that it requested nothing over the network."""
-    page = browser.new_page(viewport={"width": 1000, "height": height}, color_scheme=scheme)
-    remote = record_remote_requests(page)
-    try:
-        page.goto(path.resolve().as_uri())
-        expect(page.locator("html")).to_have_attribute("data-anywidget-host", "ready")
-        yield page
-    finally:
-        page.close()
-    assert remote == [], f"{path.name} fetched {remote}"
-
-
-def rerun_until(page, output, text: str) -> None:
-    """Run the active cell until its output reads ``text``.
-
-    ipywidgets keeps one state update in flight per model and buffers later ones until
-    the kernel has answered, so an execute request sent right after a burst of clicks
-    can overtake the last update. Python sees the browser's state eventually; rerunning
-    the cell (which only prints it) checks that without a fixed sleep.
-    """
-    deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
-    while True:
-        run_command(page, "notebook:run-cell")
-        try:
-            expect(output).to_have_text(text, timeout=5_000)
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-
-
 def check_strip(strip, track: str, selected: int) -> None:
     """Tokens drawn, hover readout exact, the given track shown and token selected."""
     expect(strip.locator(".rt-token")).to_have_count(16)
@@ -276,14 +69,11 @@ def check_strip(strip, track: str, selected: int) -> None:
     expect(strip.locator(".rt-token").nth(10)).to_have_text("↵")
 
 
-def test_token_strip_round_trip_and_static_export(lab: Lab, browser) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(UI_TIMEOUT_MS)
-    remote = record_remote_requests(page, allowed=lab.url)
-    open_notebook(page, lab)
+def check_round_trip(page) -> None:
+    """Run every cell; select, switch tracks and arrow through the strip; Python sees it."""
     run_command(page, "notebook:run-all-cells")
-    last_output = page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-OutputArea-output")
-    expect(last_output).to_have_text("selected=-1 track=advantage")
+    output = last_output(page)
+    expect(output).to_have_text("selected=-1 track=advantage")
 
     strips = page.locator(".jp-OutputArea-output .rt-token-strip")
     expect(strips).to_have_count(2)
@@ -301,11 +91,8 @@ def test_token_strip_round_trip_and_static_export(lab: Lab, browser) -> None:
     expect(strip.locator(".rt-token").nth(7)).to_have_class(SELECTED)
 
     # Round trip: Python sees the browser's selection and track.
-    page.evaluate(
-        "() => { const notebook = window.jupyterapp.shell.currentWidget.content;"
-        " notebook.activeCellIndex = notebook.widgets.length - 1; }"
-    )
-    rerun_until(page, last_output, "selected=7 track=surprisal")
+    activate_cell(page, -1)
+    rerun_until(page, output, "selected=7 track=surprisal")
 
     # 5,000 tokens: all drawn; switching the track recolors the same span elements.
     big = strips.nth(1)
@@ -325,8 +112,11 @@ def test_token_strip_round_trip_and_static_export(lab: Lab, browser) -> None:
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
     expect(strip).not_to_have_css("background-color", light_background)
     page.screenshot(path=ARTIFACTS / "jupyterlab_token_strip_dark.png")
-    page.close()
-    assert remote == [], f"JupyterLab fetched {remote}"
+
+
+def test_token_strip_round_trip_and_static_export(lab: Lab, browser) -> None:
+    with notebook_page(browser, lab, DEMO) as page:
+        check_round_trip(page)
 
     # The static export the last cell wrote: same state, rendered with no kernel or network.
     export = lab.root / "token_strip_static.html"
@@ -338,10 +128,8 @@ def test_token_strip_round_trip_and_static_export(lab: Lab, browser) -> None:
 
 def test_executed_notebook_export_renders_offline(browser, tmp_path: Path) -> None:
     """The run report's path: papermill keeps widget state, notebook_to_html renders it."""
-    executed = tmp_path / FIXTURE.name
-    papermill.execute_notebook(
-        FIXTURE, executed, kernel_name="research-toolkit", progress_bar=False, cwd=tmp_path
-    )
+    executed = tmp_path / DEMO.name
+    papermill.execute_notebook(DEMO, executed, kernel_name=KERNEL, progress_bar=False, cwd=tmp_path)
     export = notebook_to_html(executed, tmp_path / "token_strip_demo.html")
     with offline_page(browser, export, "light", height=900) as page:
         strips = page.locator(".rt-token-strip")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import traitlets
 from ipywidgets.widgets.widget import _remove_buffers
 
 from widgets import RewardSweepView
-from widgets.base import bundle, from_float32_bytes
+from widgets.base import from_float32_bytes
 
 Z = {"length": [0, 1, 1, 0], "sycophancy": [2, 0, 1]}
 Z_LABELS = {"length": ["short", "long"], "sycophancy": ["neutral", "agrees", "flatters"]}
@@ -78,17 +76,6 @@ def test_traits_after_construction():
 def test_variant_defaults_to_the_first_without_a_conditional_one():
     runs = [run | {"variant": "v-" + run["variant"]} for run in make_runs()]
     assert make_view(runs).variant == "v-unconditional"
-
-
-def test_module_and_css_are_shipped_files_with_the_shared_base():
-    view = make_view()
-    assert view._esm == bundle("reward_sweep_view.js")
-    assert "function readFloat32" in view._esm  # from base.js
-    assert "export default { render }" in view._esm
-    assert ".rt-reward-sweep-view" in view._css
-    assert "--rt-variant-0" in view._css
-    assert ".rt-widget" in view._css  # theme variables from base.css
-    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)|require\(|Math\.random", view._esm)
 
 
 def test_state_holds_float32_buffers_for_codes_and_rewards():

@@ -1,8 +1,9 @@
 """RewardSweepView in Chromium: the static HTML export, driven like a user would.
 
-Reuses test_browser.py's fixtures and helpers (Chromium through Playwright, offline pages
-that must fetch nothing), so the same rule holds: skipped without /usr/bin/chromium,
-except under ``CI=true`` where it fails. Saves ``test-artifacts/widgets/reward_sweep_view.png``.
+Uses the ``browser`` fixture of conftest.py (Chromium through Playwright) and
+browser_helpers' offline pages, which must fetch nothing. Skipped without
+/usr/bin/chromium, except under ``CI=true`` where it fails. Saves
+``test-artifacts/widgets/reward_sweep_view.png``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser_helpers import ARTIFACTS, offline_page
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, browser, chromium_path, offline_page  # noqa: F401 (fixtures)
 
 from widgets import RewardSweepView
 from widgets.export import to_html
@@ -50,7 +51,7 @@ def export(tmp_path: Path) -> Path:
     return to_html(view, tmp_path / "reward_sweep_view.html")
 
 
-def test_static_export_redraws_on_lambda_variant_and_bias(browser, export: Path) -> None:  # noqa: F811
+def test_static_export_redraws_on_lambda_variant_and_bias(browser, export: Path) -> None:
     with offline_page(browser, export, "light", height=520) as page:
         root = page.locator(".rt-reward-sweep-view")
         scatter = root.locator("svg.rt-scatter")

@@ -13,7 +13,6 @@ from ipywidgets.widgets.widget import _remove_buffers
 
 from toolkit.music.taste import TASTES, TasteProfile
 from widgets import TastePlayground
-from widgets.base import bundle
 
 SR = 8000
 
@@ -111,14 +110,6 @@ def test_state_sends_notes_and_audio_as_binary_buffers(pipeline):
     np.testing.assert_array_equal(notes, np.float32([[68, 0.4, 0.6, 127]]))
     assert bytes(sent["_audio"]).startswith(b"RIFF")
     assert state["profile"] == profile(umami=1.0)
-
-
-def test_module_and_css_are_shipped_files_with_the_shared_base(pipeline):
-    w = make(pipeline)
-    assert w._esm == bundle("taste_playground.js")
-    assert "function readFloat32" in w._esm and "export default { render }" in w._esm
-    assert ".rt-taste-playground" in w._css and ".rt-widget" in w._css
-    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)|require\(|Math\.random", w._esm)
 
 
 def test_profile_and_seed_changes_rerun_and_update_the_outputs(pipeline):

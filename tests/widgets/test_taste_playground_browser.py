@@ -1,8 +1,9 @@
 """TastePlayground in Chromium: the static HTML export, with no kernel behind it.
 
-Reuses test_browser.py's fixtures and helpers (Chromium through Playwright, offline pages
-that must fetch nothing), so the same rule holds: skipped without /usr/bin/chromium,
-except under ``CI=true`` where it fails. Saves ``test-artifacts/widgets/taste_playground.png``.
+Uses the ``browser`` fixture of conftest.py (Chromium through Playwright) and
+browser_helpers' offline pages, which must fetch nothing. Skipped without
+/usr/bin/chromium, except under ``CI=true`` where it fails. Saves
+``test-artifacts/widgets/taste_playground.png``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_helpers import ARTIFACTS, offline_page
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, browser, chromium_path, offline_page  # noqa: F401 (fixtures)
 
 from toolkit.music.taste import TasteProfile
 from widgets import TastePlayground
@@ -60,7 +61,7 @@ def export(tmp_path: Path) -> Path:
     return to_html(playground, tmp_path / "taste_playground.html")
 
 
-def test_static_export_shows_the_last_state(browser, export: Path) -> None:  # noqa: F811
+def test_static_export_shows_the_last_state(browser, export: Path) -> None:
     with offline_page(browser, export, "light", height=560) as page:
         root = page.locator(".rt-taste-playground")
         expect(root.locator(".rt-title")).to_have_text("Taste → music")

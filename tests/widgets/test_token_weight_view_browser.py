@@ -1,8 +1,9 @@
 """TokenWeightView in Chromium: the static HTML export, driven like a user would.
 
-Reuses test_browser.py's fixtures and helpers (Chromium through Playwright, offline pages
-that must fetch nothing), so the same rule holds: skipped without /usr/bin/chromium,
-except under ``CI=true`` where it fails. Saves ``test-artifacts/widgets/token_weight_view.png``.
+Uses the ``browser`` fixture of conftest.py (Chromium through Playwright) and
+browser_helpers' offline pages, which must fetch nothing. Skipped without
+/usr/bin/chromium, except under ``CI=true`` where it fails. Saves
+``test-artifacts/widgets/token_weight_view.png``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
+from browser_helpers import ARTIFACTS, offline_page
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, browser, chromium_path, offline_page  # noqa: F401 (fixtures)
 
 from widgets import TokenWeightView
 from widgets.export import to_html
@@ -70,7 +71,7 @@ def export(tmp_path: Path) -> Path:
     return to_html(view, tmp_path / "token_weight_view.html")
 
 
-def test_static_export_recolors_on_track_and_checkpoint(browser, export: Path) -> None:  # noqa: F811
+def test_static_export_recolors_on_track_and_checkpoint(browser, export: Path) -> None:
     with offline_page(browser, export, "light", height=330) as page:
         root = page.locator(".rt-token-weight-view")
         chosen = root.locator(".rt-side-chosen")

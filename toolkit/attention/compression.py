@@ -1,0 +1,383 @@
+"""KV-cache compression through the transformers 5 Cache API, usable under ``model.generate``.
+
+Two compressors evict cache entries chosen by a :class:`~toolkit.attention.scorers.Scorer`
+(Godey et al., arXiv 2503.02812; presses of NVIDIA kvpress):
+
+* :class:`KVCompressor` (prefill): once a prompt of ``L`` tokens has been written to an empty
+  cache, every layer keeps, per KV head, the ``n_keep = ⌊L·(1 − ratio)⌋`` top-scored entries,
+  always including the last ``window`` positions, in their original order. The prompt itself
+  attends to the full prompt (compression happens after each attention layer's forward).
+* :class:`StreamingKVCompressor` (decoding): whenever a layer holds more than ``budget``
+  entries it is compressed back to ``budget``, again keeping the last ``window``.
+
+Both are forward hooks on the attention modules, installed by ``with compressor.apply(model):``
+and removed on exit, also after an exception::
+
+    with KVCompressor(QFiltersScorer(filters), ratio=0.875).apply(model):
+        model.generate(input_ids, attention_mask=mask, max_new_tokens=64)
+
+Cache bookkeeping. A compressed layer becomes a :class:`CompressedLayer`. Its keys are post-RoPE,
+so kept entries carry their original positions; what must stay right is the position of every
+new token and the mask over the shorter key axis. Let ``N`` be the number of tokens the layer
+has seen and ``C ≤ N`` the entries it holds:
+
+* ``get_seq_length()`` returns ``N`` (the true count), so new tokens get RoPE positions
+  ``N, N+1, …`` whether positions come from the model's default ``arange + get_seq_length()``
+  (manual loops), from ``generate``'s ``attention_mask.cumsum`` or from its input slicing.
+* ``get_mask_sizes(q)`` returns ``kv_length = C + q`` (the keys attention will see) and
+  ``kv_offset = N − C``: the mask indexes keys ``N − C … N + q − 1`` and queries ``N … N + q − 1``,
+  so every kept entry is visible, new keys are causal, and a 2-D attention mask of width
+  ``N + q`` (what ``generate`` carries) is read only where it is all ones.
+
+Limits. The mask above assumes no padding, so a 2-D ``attention_mask`` with any zero (left or
+right padding) raises ``ValueError``; batches must hold equal-length prompts. Every layer and
+head keeps the same number of entries (one rectangular tensor per layer, one mask for all
+layers). Only full-attention ``DynamicCache`` layers are compressed (static, sliding-window and
+quantized layers raise ``TypeError``); assisted decoding's ``crop`` is refused. The attention
+modules are those :func:`toolkit.attention.capture.attention_modules` finds (Llama-style
+``q_proj``/``k_proj``, GPT-2's ``c_attn``, …); scorers that need queries (SnapKV) recompute them
+and so need RoPE attention with a ``q_proj``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from transformers import DynamicCache
+from transformers.cache_utils import Cache, DynamicLayer
+from transformers.models.llama.modeling_llama import rotate_half
+
+from toolkit.attention.capture import attention_modules
+from toolkit.attention.scorers import Scorer, make_scorer
+
+__all__ = [
+    "CacheStats",
+    "CompressedLayer",
+    "KVCompressor",
+    "StreamingKVCompressor",
+    "compression_stats",
+    "continuation_perplexity",
+    "select_entries",
+]
+
+
+class CompressedLayer(DynamicLayer):
+    """A full-attention cache layer that holds ``C`` of the ``N`` tokens it has seen.
+
+    ``keys``/``values`` are ``(B, H_kv, C, D)``; ``positions`` ``(B, H_kv, C)`` are the true
+    positions of the kept entries; ``cumulative_length`` is ``N`` (the name transformers' sliding
+    layers use for the same count, so :meth:`reset` zeroes it).
+    """
+
+    is_croppable = False
+
+    def __init__(self):
+        super().__init__()
+        self.cumulative_length = 0
+        self.positions: torch.Tensor | None = None
+
+    @classmethod
+    def from_entries(
+        cls, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, seen: int
+    ) -> CompressedLayer:
+        """A layer holding ``keys``/``values`` at ``positions`` after ``seen`` tokens."""
+        layer = cls()
+        layer.lazy_initialization(keys, values)
+        layer.keys, layer.values, layer.positions = keys, values, positions
+        layer.cumulative_length = seen
+        return layer
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        batch, n_kv, n_new, _ = key_states.shape
+        new = torch.arange(n_new, device=key_states.device) + self.cumulative_length
+        new = new.expand(batch, n_kv, n_new)
+        self.positions = new if self.positions is None else torch.cat([self.positions, new], -1)
+        self.cumulative_length += n_new
+        return super().update(key_states, value_states, *args, **kwargs)
+
+    def get_seq_length(self) -> int:
+        """``N``, the tokens seen (not the ``C`` entries held): positions continue from here."""
+        return self.cumulative_length
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        """``(C + q, N − C)``: the mask spans the held keys, offset to their true positions."""
+        held = self.keys.shape[-2] if self.is_initialized else 0
+        return held + query_length, self.cumulative_length - held
+
+    def reset(self) -> None:
+        self.positions = None
+        super().reset()
+
+    def crop(self, tokens_to_remove: int) -> None:
+        raise NotImplementedError("a compressed cache cannot be cropped (assisted decoding)")
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        super().reorder_cache(beam_idx)
+        if self.positions is not None:
+            self.positions = self.positions.index_select(0, beam_idx.to(self.positions.device))
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        super().batch_repeat_interleave(repeats)
+        if self.positions is not None:
+            self.positions = self.positions.repeat_interleave(repeats, dim=0)
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        super().batch_select_indices(indices)
+        if self.positions is not None:
+            self.positions = self.positions[indices, ...]
+
+
+def select_entries(scores: torch.Tensor, n_keep: int, window: int) -> torch.Tensor:
+    """Indices ``(B, H_kv, n_keep)``, ascending, of the top ``n_keep`` of ``scores`` per head,
+    the last ``window`` positions always among them."""
+    scores = scores.float().clone()
+    if window:
+        scores[..., -window:] = float("inf")
+    return scores.topk(n_keep, dim=-1).indices.sort(dim=-1).values
+
+
+def _post_rope_queries(
+    module: torch.nn.Module,
+    hidden_states: torch.Tensor,
+    position_embeddings: tuple[torch.Tensor, torch.Tensor] | None,
+) -> torch.Tensor:
+    """``Q = RoPE(q_norm?(W_q h))`` ``(B, H, L_q, D)``, as the attention module computes it."""
+    if not hasattr(module, "q_proj") or position_embeddings is None:
+        raise TypeError(
+            "scorers that need queries support RoPE attention modules with a `q_proj` "
+            f"(Llama-style), not {type(module).__name__}"
+        )
+    batch, length, _ = hidden_states.shape
+    queries = module.q_proj(hidden_states).view(batch, length, -1, module.head_dim)
+    if (q_norm := getattr(module, "q_norm", None)) is not None:
+        queries = q_norm(queries)
+    queries = queries.transpose(1, 2)
+    cos, sin = (t.unsqueeze(1) for t in position_embeddings)
+    return queries * cos + rotate_half(queries) * sin
+
+
+def _cache_attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The self-attention modules of ``model`` that write a cache layer (have a ``layer_idx``)."""
+    modules = [m for m in attention_modules(model) if hasattr(m, "layer_idx")]
+    if not modules:
+        raise TypeError(
+            f"`model` ({type(model).__name__}) has no transformers self-attention modules with "
+            "a `layer_idx` (Hugging Face decoder-only causal LMs)"
+        )
+    return modules
+
+
+def _reject_padding(module, args, kwargs) -> None:
+    mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+    if isinstance(mask, torch.Tensor) and mask.ndim == 2 and not bool(mask.all()):
+        raise ValueError(
+            "`attention_mask` contains padding (zeros): KV compression supports batches of "
+            "equal-length sequences only; generate them one by one or without padding"
+        )
+
+
+class _CacheCompressor:
+    """Hook machinery shared by the compressors: score, select, gather one layer at a time."""
+
+    def __init__(self, scorer: Scorer | str, window: int):
+        scorer = make_scorer(scorer) if isinstance(scorer, str) else scorer
+        if not isinstance(scorer, Scorer):
+            raise TypeError(f"`scorer` must be a Scorer or a scorer name, got {type(scorer)}")
+        if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+            raise ValueError(f"`window` must be an int ≥ 0, got {window!r}")
+        self.scorer = scorer
+        self.window = window
+
+    def _n_keep(self, layer: DynamicLayer, query_length: int) -> int | None:
+        """Entries ``layer`` should keep after a forward over ``query_length`` tokens, or
+        ``None`` to leave it as it is."""
+        raise NotImplementedError
+
+    @contextmanager
+    def apply(self, model: torch.nn.Module) -> Iterator[_CacheCompressor]:
+        """Compress ``model``'s cache inside the ``with`` block; hooks removed on exit."""
+        modules = _cache_attention_modules(model)
+        self.scorer.check(model)
+        handles = [model.register_forward_pre_hook(_reject_padding, with_kwargs=True)]
+        try:
+            for module in modules:
+                handles.append(module.register_forward_hook(self._hook, with_kwargs=True))
+            yield self
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _hook(self, module, args, kwargs, output) -> None:
+        cache = kwargs.get("cache", kwargs.get("past_key_values"))
+        if cache is None:
+            return
+        layer_idx = module.layer_idx
+        layer = cache.layers[layer_idx]
+        if type(layer) not in (DynamicLayer, CompressedLayer):
+            raise TypeError(
+                f"KV compression needs full-attention DynamicCache layers, but layer {layer_idx} "
+                f"of the `cache` is a {type(layer).__name__}"
+            )
+        hidden_states = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
+        n_keep = self._n_keep(layer, hidden_states.shape[1])
+        if n_keep is None:
+            return
+        keys, values = layer.keys, layer.values  # (B, H_kv, L, D)
+        queries = None
+        if self.scorer.needs_queries:
+            queries = _post_rope_queries(module, hidden_states, kwargs.get("position_embeddings"))
+        scores = self.scorer.score(keys, values, queries, layer_idx)
+        if scores.shape != keys.shape[:-1]:
+            raise ValueError(
+                f"`scorer` {self.scorer!r} returned scores of shape {tuple(scores.shape)}, "
+                f"expected (B, H_kv, L) = {tuple(keys.shape[:-1])}"
+            )
+        keep = select_entries(scores, n_keep, self.window)
+        if isinstance(layer, CompressedLayer):
+            positions = layer.positions
+        else:
+            positions = torch.arange(keys.shape[-2], device=keys.device).expand(
+                keep.shape[:2] + (-1,)
+            )
+        gather = keep.unsqueeze(-1).expand(-1, -1, -1, keys.shape[-1])
+        cache.layers[layer_idx] = CompressedLayer.from_entries(
+            keys.gather(2, gather),
+            values.gather(2, gather),
+            positions.gather(2, keep),
+            seen=layer.get_seq_length(),
+        )
+
+
+class KVCompressor(_CacheCompressor):
+    """Prefill compression (kvpress ``ScorerPress``): after a prompt of ``L > 1`` tokens is
+    written to an empty cache, keep ``n_keep = ⌊L·(1 − ratio)⌋`` entries per KV head, the last
+    ``window`` among them. Later forwards (decoding, continuations) are left alone.
+
+    ``ratio`` is the fraction removed, in ``[0, 1)``: 0.5 is ×2 compression, 0.875 is ×8, and 0
+    keeps everything (generations identical to no compression).
+    """
+
+    def __init__(self, scorer: Scorer | str, ratio: float, *, window: int = 8):
+        super().__init__(scorer, window)
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio < 1:
+            raise ValueError(f"`ratio` must be a number in [0, 1), got {ratio!r}")
+        self.ratio = float(ratio)
+
+    def _n_keep(self, layer, query_length):
+        if isinstance(layer, CompressedLayer) or query_length < 2:
+            return None
+        length = layer.keys.shape[-2]
+        if length != query_length:  # the cache held entries before this forward
+            return None
+        n_keep = int(length * (1 - self.ratio))
+        if n_keep < 1:
+            raise ValueError(
+                f"`ratio`={self.ratio} keeps no entry of a {length}-token prompt; lower it"
+            )
+        if self.window > n_keep:
+            raise ValueError(
+                f"`window`={self.window} is larger than the {n_keep} entries kept of a "
+                f"{length}-token prompt at ratio {self.ratio}; lower `window` or `ratio`"
+            )
+        return n_keep
+
+    def __repr__(self) -> str:
+        return f"KVCompressor({self.scorer!r}, ratio={self.ratio}, window={self.window})"
+
+
+class StreamingKVCompressor(_CacheCompressor):
+    """Streaming compression: whenever a layer holds more than ``budget`` entries (after any
+    forward, prefill included), compress it back to ``budget``, the last ``window`` kept.
+
+    Each forward attends to at most ``budget + L_q`` entries; scorers needing queries see the
+    queries of the current forward only (one per decoding step).
+    """
+
+    def __init__(self, scorer: Scorer | str, budget: int, *, window: int = 8):
+        super().__init__(scorer, window)
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget <= window:
+            raise ValueError(f"`budget` must be an int > window = {window}, got {budget!r}")
+        self.budget = budget
+
+    def _n_keep(self, layer, query_length):
+        return self.budget if layer.keys.shape[-2] > self.budget else None
+
+    def __repr__(self) -> str:
+        return f"StreamingKVCompressor({self.scorer!r}, budget={self.budget}, window={self.window})"
+
+
+@dataclass
+class CacheStats:
+    """What a cache holds: ``kept[l, h]`` entries of KV head ``h`` in layer ``l`` (the same for
+    every batch row), ``seen[l]`` tokens that layer has processed, ``bytes`` of keys + values."""
+
+    kept: torch.Tensor  # (n_layers, H_kv), long
+    seen: list[int]
+    bytes: int
+
+    @property
+    def kept_fraction(self) -> float:
+        """Entries held / entries an uncompressed cache would hold (1 − the realized ratio)."""
+        full = sum(s * self.kept.shape[1] for s in self.seen)
+        return float(self.kept.sum()) / full if full else 1.0
+
+
+def compression_stats(cache: Cache) -> CacheStats:
+    """Entries kept per layer and KV head, tokens seen per layer, and key + value bytes."""
+    if not isinstance(cache, Cache):
+        raise TypeError(f"`cache` must be a transformers Cache, got {type(cache).__name__}")
+    kept, seen, n_bytes = [], [], 0
+    for layer in cache.layers:
+        if not layer.is_initialized:
+            continue
+        kept.append(torch.full((layer.keys.shape[1],), layer.keys.shape[-2], dtype=torch.long))
+        seen.append(layer.get_seq_length())
+        n_bytes += sum(t.numel() * t.element_size() for t in (layer.keys, layer.values))
+    if not kept:
+        raise ValueError("`cache` is empty: run a forward with it first")
+    return CacheStats(kept=torch.stack(kept), seen=seen, bytes=n_bytes)
+
+
+@torch.no_grad()
+def continuation_perplexity(
+    model: torch.nn.Module,
+    input_ids: torch.Tensor,
+    prefix_len: int,
+    compressor: _CacheCompressor | None = None,
+    *,
+    token_by_token: bool | None = None,
+) -> float:
+    """``exp(−mean_t log p(x_t | x_<t))`` over ``t ≥ prefix_len``, the prefix read through its
+    (possibly compressed) cache: the metric behind the paper's perplexity-drop comparison.
+
+    The prefix ``input_ids[:, :prefix_len]`` is one forward (compressed by ``compressor``);
+    the continuation is teacher-forced in one forward, or token by token when
+    ``token_by_token`` (default: only for a :class:`StreamingKVCompressor`, whose budget must
+    be enforced at every step).
+    """
+    if not isinstance(input_ids, torch.Tensor) or input_ids.ndim != 2:
+        raise ValueError("`input_ids` must be a (B, T) tensor")
+    total = input_ids.shape[1]
+    if isinstance(prefix_len, bool) or not isinstance(prefix_len, int):
+        raise TypeError(f"`prefix_len` must be an int, got {type(prefix_len).__name__}")
+    if not 1 <= prefix_len < total:
+        raise ValueError(f"`prefix_len` must be in [1, {total}), got {prefix_len}")
+    if token_by_token is None:
+        token_by_token = isinstance(compressor, StreamingKVCompressor)
+    input_ids = input_ids.to(model.device)
+    cache = DynamicCache(config=model.config)
+    with compressor.apply(model) if compressor is not None else nullcontext():
+        logits = [model(input_ids[:, :prefix_len], cache=cache, use_cache=True).logits[:, -1:]]
+        if token_by_token:
+            for t in range(prefix_len, total - 1):
+                logits.append(model(input_ids[:, t : t + 1], cache=cache, use_cache=True).logits)
+        elif total - 1 > prefix_len:
+            logits.append(model(input_ids[:, prefix_len:-1], cache=cache, use_cache=True).logits)
+    logits = torch.cat(logits, dim=1).float()  # (B, T − prefix_len, V)
+    nll = F.cross_entropy(logits.flatten(0, 1), input_ids[:, prefix_len:].flatten())
+    return math.exp(nll.item())

@@ -1,0 +1,216 @@
+"""Key scorers for KV-cache compression: which cached entries are worth keeping.
+
+A scorer maps the cached keys ``K`` and values ``V`` of one layer, shaped ``(B, H_kv, L, D)`` and
+post-RoPE exactly as the cache stores them, to scores ``(B, H_kv, L)``; higher means keep. The
+compressors in :mod:`toolkit.attention.compression` keep the top ``n_keep`` entries per KV head
+(kvpress's ``ScorerPress`` convention). ``queries`` are the post-RoPE queries ``Q`` of the same
+forward, ``(B, H, L_q, D)`` for the last ``L_q`` cached positions; only scorers that set
+``needs_queries`` receive them (the compressor skips recomputing them otherwise).
+
+Scorers (Godey et al., arXiv 2503.02812, §3 and the baselines of §4):
+
+* Q-Filters: ``s(k) = −⟨f_{l,h}, k⟩`` with ``f_{l,h}`` the filter of layer ``l`` and KV head ``h``
+  (METHODS.md §5: the filter is minus the sign-fixed dominant right-singular vector of the
+  queries, so ``−⟨f, k⟩`` is large for keys aligned with the queries' dominant direction, i.e.
+  keys that would receive large mean attention).
+* K-norm: ``s(k) = −‖k‖₂`` (low-norm keys draw more attention; kvpress ``KnormPress``).
+* StreamingLLM: keep ``n_sinks`` attention sinks and the most recent positions.
+* SnapKV: mean attention of the last ``w`` queries, pooled over positions.
+* Random: seeded uniform scores, the floor every other scorer should beat.
+
+A new scorer is a subclass with a ``score`` method, usually a few lines.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "KNormScorer",
+    "QFiltersScorer",
+    "RandomScorer",
+    "SCORERS",
+    "Scorer",
+    "SnapKVScorer",
+    "StreamingLLMScorer",
+    "make_scorer",
+]
+
+
+class Scorer:
+    """Scores cached entries of one layer; higher = keep.
+
+    Subclasses implement :meth:`score`; ``needs_queries = True`` asks the compressor for the
+    post-RoPE queries of the current forward, and :meth:`check` may reject a model up front.
+    """
+
+    needs_queries: bool = False
+
+    def score(
+        self,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        queries: torch.Tensor | None,
+        layer_idx: int,
+    ) -> torch.Tensor:
+        """Scores ``(B, H_kv, L)`` of ``keys``/``values`` ``(B, H_kv, L, D)`` given ``queries``
+        ``(B, H, L_q, D)`` (or ``None`` when ``needs_queries`` is false)."""
+        raise NotImplementedError
+
+    def check(self, model: torch.nn.Module) -> None:
+        """Raise if this scorer cannot score ``model``'s cache (default: any model is fine)."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{k}=<tensor {tuple(v.shape)}>" if isinstance(v, torch.Tensor) else f"{k}={v!r}"
+            for k, v in vars(self).items()
+            if not k.startswith("_")
+        )
+        return f"{type(self).__name__}({fields})"
+
+
+def _positive_int(value: int, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be ≥ {minimum}, got {value}")
+    return value
+
+
+class QFiltersScorer(Scorer):
+    """Q-Filters (Godey et al. 2025, §3.2): ``s_{l,h}(k) = −⟨f_{l,h}, k⟩``.
+
+    ``filters`` is an ``(n_layers, H_kv, D)`` float tensor, or any object whose ``.filters``
+    attribute holds one (the calibration result of :mod:`toolkit.attention.qfilters`).
+    """
+
+    def __init__(self, filters):
+        filters = getattr(filters, "filters", filters)
+        if not isinstance(filters, torch.Tensor):
+            raise TypeError(
+                "`filters` must be an (n_layers, H_kv, D) tensor or have a `.filters` tensor, "
+                f"got {type(filters).__name__}"
+            )
+        if filters.ndim != 3 or not filters.is_floating_point():
+            raise ValueError(
+                f"`filters` must be a float tensor of shape (n_layers, H_kv, D), got "
+                f"{tuple(filters.shape)} {filters.dtype}"
+            )
+        self.filters = filters.detach()
+
+    def check(self, model: torch.nn.Module) -> None:
+        """``filters`` must match the model's (layers, KV heads, head dim)."""
+        config = model.config.get_text_config(decoder=True)
+        head_dim = getattr(config, "head_dim", None) or (
+            config.hidden_size // config.num_attention_heads
+        )
+        n_kv = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+        expected = (config.num_hidden_layers, n_kv, head_dim)
+        if tuple(self.filters.shape) != expected:
+            raise ValueError(
+                f"`filters` has shape {tuple(self.filters.shape)} but the model needs "
+                f"(n_layers, H_kv, D) = {expected}: calibrate filters for this model"
+            )
+
+    def score(self, keys, values, queries, layer_idx):
+        n_layers, n_kv, dim = self.filters.shape
+        if layer_idx >= n_layers or keys.shape[1] != n_kv or keys.shape[-1] != dim:
+            raise ValueError(
+                f"`filters` of shape {tuple(self.filters.shape)} do not fit layer {layer_idx} "
+                f"keys of shape {tuple(keys.shape)} (B, H_kv, L, D)"
+            )
+        f = self.filters[layer_idx].to(device=keys.device, dtype=torch.float32)  # (H_kv, D)
+        return -torch.einsum("bhld,hd->bhl", keys.float(), f)
+
+
+class KNormScorer(Scorer):
+    """K-norm: ``s(k) = −‖k‖₂``, keep the low-norm keys (kvpress ``KnormPress``)."""
+
+    def score(self, keys, values, queries, layer_idx):
+        return -keys.float().norm(dim=-1)
+
+
+class StreamingLLMScorer(Scorer):
+    """StreamingLLM (Xiao et al. 2023): the first ``n_sinks`` positions, then recency.
+
+    Score of position ``i`` among ``L``: ``L + i`` for sinks (``i < n_sinks``), else ``i``, so
+    the top ``n`` are the sinks followed by the ``n − n_sinks`` most recent entries.
+    """
+
+    def __init__(self, n_sinks: int = 4):
+        self.n_sinks = _positive_int(n_sinks, "n_sinks", minimum=0)
+
+    def score(self, keys, values, queries, layer_idx):
+        batch, n_kv, length, _ = keys.shape
+        position = torch.arange(length, device=keys.device, dtype=torch.float32)
+        position[: self.n_sinks] += length
+        return position.expand(batch, n_kv, length)
+
+
+class SnapKVScorer(Scorer):
+    """SnapKV (Li et al. 2024): attention from an observation window of the last queries.
+
+    With ``w = min(window, L_q)`` last queries ``q_t`` at positions ``t ∈ [L − w, L)``, per query
+    head ``a = softmax(q_t Kᵀ / √D)`` over its full causal row (keys ``≤ t``); the score of
+    position ``i < L − w`` for KV head ``h`` is the mean over the window and over the
+    ``H / H_kv`` query heads of group ``h``, then max-pooled over positions with
+    ``kernel_size`` (stride 1, same length). Window positions score ``+∞`` (always kept).
+    """
+
+    needs_queries = True
+
+    def __init__(self, window: int = 32, kernel_size: int = 5):
+        self.window = _positive_int(window, "window")
+        self.kernel_size = _positive_int(kernel_size, "kernel_size")
+        if kernel_size % 2 == 0:
+            raise ValueError(f"`kernel_size` must be odd to keep the length, got {kernel_size}")
+
+    def score(self, keys, values, queries, layer_idx):
+        if queries is None:
+            raise ValueError("`queries` are required by SnapKVScorer")
+        batch, n_kv, length, dim = keys.shape
+        n_heads, n_queries = queries.shape[1], queries.shape[2]
+        if n_heads % n_kv:
+            raise ValueError(f"`queries` have {n_heads} heads, not a multiple of H_kv = {n_kv}")
+        w = min(self.window, n_queries)
+        group = n_heads // n_kv
+        q = queries[:, :, -w:].float().view(batch, n_kv, group, w, dim)  # (B, H_kv, G, w, D)
+        logits = torch.einsum("bhgwd,bhld->bhgwl", q, keys.float()) / dim**0.5
+        query_pos = torch.arange(length - w, length, device=keys.device)
+        future = torch.arange(length, device=keys.device)[None, :] > query_pos[:, None]  # (w, L)
+        attn = logits.masked_fill(future, float("-inf")).softmax(dim=-1)
+        scores = attn[..., : length - w].mean(dim=(2, 3))  # (B, H_kv, L − w)
+        if length > w:
+            pad = self.kernel_size // 2
+            scores = F.max_pool1d(scores, self.kernel_size, stride=1, padding=pad)
+        window_scores = scores.new_full((batch, n_kv, w), float("inf"))
+        return torch.cat([scores, window_scores], dim=-1)
+
+
+class RandomScorer(Scorer):
+    """Uniform random scores, seeded by ``(seed, layer_idx)``: reproducible across runs."""
+
+    def __init__(self, seed: int = 0):
+        self.seed = _positive_int(seed, "seed", minimum=0)
+
+    def score(self, keys, values, queries, layer_idx):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + layer_idx)
+        scores = torch.rand(keys.shape[:-1], generator=generator)
+        return scores.to(keys.device)
+
+
+SCORERS: dict[str, type[Scorer]] = {
+    "qfilters": QFiltersScorer,
+    "knorm": KNormScorer,
+    "streamingllm": StreamingLLMScorer,
+    "snapkv": SnapKVScorer,
+    "random": RandomScorer,
+}
+
+
+def make_scorer(name: str, **kwargs) -> Scorer:
+    """The scorer called ``name`` (one of :data:`SCORERS`) built with ``kwargs``."""
+    if name not in SCORERS:
+        raise ValueError(f"unknown scorer `name`={name!r}; choose one of {sorted(SCORERS)}")
+    return SCORERS[name](**kwargs)
