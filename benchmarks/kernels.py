@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from toolkit.benchmarking import machine, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "kernels.json"
@@ -199,21 +200,14 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             print(rows[-1], file=sys.stderr, flush=True)
-    report = table(rows, device)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
-        "device": device,
-        "cpu": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **machine(device),
         "quick": args.quick,
         "rounds": rounds,
         "dtype": args.dtype,
-        "gpu": "measured" if device == "cuda" else "not yet measured (no CUDA device)",
         "goals": GOALS[device],
     }
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "table": report}, indent=2) + "\n")
+    write_results(args.out, rows, table(rows, device), meta)
     return 0
 
 

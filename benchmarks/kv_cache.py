@@ -27,8 +27,6 @@ result is printed as a markdown table and written to JSON (default
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import time
@@ -40,6 +38,7 @@ from transformers import DynamicCache, LlamaConfig, LlamaForCausalLM
 
 from toolkit.attention.compression import KVCompressor, compression_stats
 from toolkit.attention.scorers import QFiltersScorer, SnapKVScorer
+from toolkit.benchmarking import machine, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "kv_cache.json"
@@ -194,23 +193,16 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             print(rows[-1], file=sys.stderr, flush=True)
-    report = table(rows, device)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
-        "device": device,
-        "cpu": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **machine(device),
         "quick": args.quick,
         "rounds": args.rounds,
         "new_tokens": args.new_tokens,
         "dtype": args.dtype,
         "window": WINDOW,
         "config": CONFIG,
-        "gpu": "measured" if device == "cuda" else "not measured (no CUDA device)",
     }
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "table": report}, indent=2) + "\n")
+    write_results(args.out, rows, table(rows, device), meta)
     return 0
 
 

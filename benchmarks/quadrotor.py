@@ -21,14 +21,13 @@ CUDA runs when available. Results are printed as a markdown table and written to
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from toolkit.benchmarking import machine, write_results
 from toolkit.control.quadrotor import QuadrotorEnv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,19 +133,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(measure(n, device, **kw))
                 print(rows[-1], file=sys.stderr, flush=True)
     torch.set_num_threads(default_threads)
-    report = table(rows)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
-        "cpu": platform.processor() or platform.machine(),
-        "gpu": torch.cuda.get_device_name() if "cuda" in devices else None,
-        "torch": torch.__version__,
+        **machine("cuda" if "cuda" in devices else "cpu"),
         "quick": args.quick,
         "rounds": rounds,
         "round_s": round_s,
         "goal": GOAL,
     }
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "table": report}, indent=2) + "\n")
+    write_results(args.out, rows, table(rows), meta)
     return 0
 
 

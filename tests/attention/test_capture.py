@@ -6,17 +6,7 @@ from transformers import BertConfig, BertModel, MistralConfig, MistralForCausalL
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
 from toolkit.attention.capture import attention_modules, capture_qk
-from toolkit.zoo.tiny import tiny_gpt2, tiny_llama, tiny_tokenizer
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return tiny_tokenizer()
-
-
-@pytest.fixture(scope="module")
-def llama(tokenizer):
-    return tiny_llama(tokenizer, hidden_size=32, num_attention_heads=4, num_key_value_heads=2)
+from toolkit.zoo.tiny import tiny_gpt2, tiny_llama
 
 
 @pytest.fixture(scope="module")

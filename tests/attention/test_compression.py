@@ -1,4 +1,4 @@
-"""Prefill and streaming KV compression under forward loops and ``model.generate``.
+"""Prefill and streaming KV compression under forward loops and ``llama.generate``.
 
 The strongest check (``test_decode_matches_attention_over_only_the_kept_keys``) rebuilds the
 compressed decode by hand: one uncompressed eager forward over prompt + generated tokens in
@@ -25,49 +25,32 @@ from toolkit.attention.scorers import (
     SnapKVScorer,
     StreamingLLMScorer,
 )
-from toolkit.zoo.tiny import tiny_gpt2, tiny_llama, tiny_tokenizer
+from toolkit.zoo.tiny import tiny_gpt2
 
 N_LAYERS, H, H_KV, D = 2, 4, 2, 8
 FILTERS = torch.randn(N_LAYERS, H_KV, D, generator=torch.Generator().manual_seed(7))
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return tiny_tokenizer()
-
-
-@pytest.fixture(scope="module")
-def model(tokenizer):
-    return tiny_llama(tokenizer, max_position_embeddings=2048, seed=0).eval()
-
-
-@pytest.fixture(scope="module")
-def eager_model(tokenizer):
-    model = tiny_llama(tokenizer, max_position_embeddings=2048, seed=0).eval()
-    model.set_attn_implementation("eager")
-    return model
 
 
 def _ids(batch=2, length=32, seed=0):
     return torch.randint(3, 300, (batch, length), generator=torch.Generator().manual_seed(seed))
 
 
-def _prefill(model, ids, compressor=None):
-    cache = DynamicCache(config=model.config)
-    with compressor.apply(model) if compressor else torch.no_grad(), torch.no_grad():
-        model(ids, cache=cache, use_cache=True)
+def _prefill(llama, ids, compressor=None):
+    cache = DynamicCache(config=llama.config)
+    with compressor.apply(llama) if compressor else torch.no_grad(), torch.no_grad():
+        llama(ids, cache=cache, use_cache=True)
     return cache
 
 
-def _generate(model, ids, compressor, **kwargs):
+def _generate(llama, ids, compressor, **kwargs):
     kwargs = {"max_new_tokens": 8, "do_sample": False, "return_dict_in_generate": True, **kwargs}
-    with compressor.apply(model):
-        return model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
+    with compressor.apply(llama):
+        return llama.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
 
 
-def test_ratio_zero_changes_nothing(model):
+def test_ratio_zero_changes_nothing(llama):
     ids = _ids()
-    reference = model.generate(
+    reference = llama.generate(
         ids,
         attention_mask=torch.ones_like(ids),
         max_new_tokens=8,
@@ -75,7 +58,7 @@ def test_ratio_zero_changes_nothing(model):
         return_dict_in_generate=True,
         output_logits=True,
     )
-    out = _generate(model, ids, KVCompressor(KNormScorer(), ratio=0.0), output_logits=True)
+    out = _generate(llama, ids, KVCompressor(KNormScorer(), ratio=0.0), output_logits=True)
     assert torch.equal(out.sequences, reference.sequences)
     for got, expected in zip(out.logits, reference.logits, strict=True):
         torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
@@ -83,9 +66,9 @@ def test_ratio_zero_changes_nothing(model):
 
 
 @pytest.mark.parametrize("ratio", [0.25, 0.5, 0.875])
-def test_each_layer_and_head_keeps_floor_of_l_times_one_minus_ratio(model, ratio):
+def test_each_layer_and_head_keeps_floor_of_l_times_one_minus_ratio(llama, ratio):
     ids = _ids(length=37)
-    cache = _prefill(model, ids, KVCompressor(RandomScorer(), ratio, window=2))
+    cache = _prefill(llama, ids, KVCompressor(RandomScorer(), ratio, window=2))
     n_keep = int(37 * (1 - ratio))
     stats = compression_stats(cache)
     assert torch.equal(stats.kept, torch.full((N_LAYERS, H_KV), n_keep))
@@ -98,16 +81,16 @@ def test_each_layer_and_head_keeps_floor_of_l_times_one_minus_ratio(model, ratio
         assert (layer.positions.diff(dim=-1) > 0).all()  # original order
 
 
-def test_recent_window_is_always_kept(model):
-    cache = _prefill(model, _ids(length=40), KVCompressor(RandomScorer(seed=1), 0.8, window=5))
+def test_recent_window_is_always_kept(llama):
+    cache = _prefill(llama, _ids(length=40), KVCompressor(RandomScorer(seed=1), 0.8, window=5))
     for layer in cache.layers:
         assert torch.equal(layer.positions[..., -5:], torch.arange(35, 40).expand(2, H_KV, 5))
 
 
-def test_kept_entries_are_the_top_scored_ones(model):
+def test_kept_entries_are_the_top_scored_ones(llama):
     ids = _ids(length=30)
-    full = _prefill(model, ids)
-    cache = _prefill(model, ids, KVCompressor(QFiltersScorer(FILTERS), 0.6, window=3))
+    full = _prefill(llama, ids)
+    cache = _prefill(llama, ids, KVCompressor(QFiltersScorer(FILTERS), 0.6, window=3))
     n_keep = int(30 * 0.4)
     for idx, (kept, layer) in enumerate(zip(cache.layers, full.layers, strict=True)):
         for b in range(2):
@@ -120,30 +103,30 @@ def test_kept_entries_are_the_top_scored_ones(model):
                 torch.testing.assert_close(kept.values[b, h], layer.values[b, h, expected])
 
 
-def test_streamingllm_keeps_sinks_and_recent(model):
-    cache = _prefill(model, _ids(length=32), KVCompressor(StreamingLLMScorer(4), 0.75, window=2))
+def test_streamingllm_keeps_sinks_and_recent(llama):
+    cache = _prefill(llama, _ids(length=32), KVCompressor(StreamingLLMScorer(4), 0.75, window=2))
     expected = torch.tensor([0, 1, 2, 3, 28, 29, 30, 31]).expand(2, H_KV, 8)
     assert all(torch.equal(layer.positions, expected) for layer in cache.layers)
 
 
-def test_knorm_keeps_the_smallest_norm_keys(model):
+def test_knorm_keeps_the_smallest_norm_keys(llama):
     ids = _ids(length=24)
-    full = _prefill(model, ids)
-    cache = _prefill(model, ids, KVCompressor(KNormScorer(), 0.5, window=0))
+    full = _prefill(llama, ids)
+    cache = _prefill(llama, ids, KVCompressor(KNormScorer(), 0.5, window=0))
     for kept, layer in zip(cache.layers, full.layers, strict=True):
         smallest = layer.keys.norm(dim=-1).argsort(dim=-1)[..., :12].sort(dim=-1).values
         assert torch.equal(kept.positions, smallest)
 
 
-def _decode(model, ids, compressor, steps):
+def _decode(llama, ids, compressor, steps):
     """Greedy manual loop (prefill, then one token at a time with a growing 2-D all-ones mask,
     no positions passed). Returns the tokens, the logits of every step and, per step, the
     positions each layer held before it."""
-    cache = DynamicCache(config=model.config)
+    cache = DynamicCache(config=llama.config)
     logits, held = [], []
-    with compressor.apply(model), torch.no_grad():
+    with compressor.apply(llama), torch.no_grad():
         mask = torch.ones_like(ids)
-        out = model(ids, attention_mask=mask, past_key_values=cache, use_cache=True)
+        out = llama(ids, attention_mask=mask, past_key_values=cache, use_cache=True)
         step_logits, tokens = out.logits[:, -1], ids
         for _ in range(steps):
             logits.append(step_logits)
@@ -151,12 +134,12 @@ def _decode(model, ids, compressor, steps):
             nxt = step_logits.argmax(-1, keepdim=True)
             tokens = torch.cat([tokens, nxt], dim=-1)
             mask = torch.ones_like(tokens)
-            out = model(nxt, attention_mask=mask, past_key_values=cache, use_cache=True)
+            out = llama(nxt, attention_mask=mask, past_key_values=cache, use_cache=True)
             step_logits = out.logits[:, -1]
     return tokens, torch.stack(logits, 1), held
 
 
-def _masked_reference(model, tokens, prompt_len, held):
+def _masked_reference(llama, tokens, prompt_len, held):
     """One uncompressed eager forward over ``tokens`` where decode query ``prompt_len + s`` of
     layer ``l``, head ``h`` sees only ``held[s][l]`` of its KV head plus itself."""
     batch, total = tokens.shape
@@ -175,11 +158,11 @@ def _masked_reference(model, tokens, prompt_len, held):
         kwargs["attention_mask"] = masks[module.layer_idx]
         return args, kwargs
 
-    attn = [layer.self_attn for layer in model.model.layers]
+    attn = [layer.self_attn for layer in llama.model.layers]
     handles = [m.register_forward_pre_hook(inject, with_kwargs=True) for m in attn]
     try:
         with torch.no_grad():
-            logits = model(tokens, use_cache=False).logits
+            logits = llama(tokens, use_cache=False).logits
     finally:
         for handle in handles:
             handle.remove()
@@ -195,17 +178,17 @@ def _masked_reference(model, tokens, prompt_len, held):
     ],
     ids=["prefill-qfilters", "prefill-snapkv", "streaming-random"],
 )
-def test_decode_matches_attention_over_only_the_kept_keys(eager_model, compressor):
+def test_decode_matches_attention_over_only_the_kept_keys(eager_llama, compressor):
     prompt = _ids(length=20, seed=3)
-    tokens, logits, held = _decode(eager_model, prompt, compressor, steps=8)
+    tokens, logits, held = _decode(eager_llama, prompt, compressor, steps=8)
     assert held[0][0].shape[-1] < 20  # the cache was compressed before decoding
-    reference = _masked_reference(eager_model, tokens, 20, held)
+    reference = _masked_reference(eager_llama, tokens, 20, held)
     torch.testing.assert_close(logits, reference, rtol=1e-4, atol=1e-5)
-    uncompressed = eager_model(tokens, use_cache=False).logits[:, 19:27]
+    uncompressed = eager_llama(tokens, use_cache=False).logits[:, 19:27]
     assert not torch.allclose(logits, uncompressed, atol=1e-3)  # eviction does change attention
 
 
-def test_generate_keeps_positions_masks_and_seq_length_consistent(eager_model):
+def test_generate_keeps_positions_masks_and_seq_length_consistent(eager_llama):
     ids = _ids(length=24, seed=4)
     records = []
 
@@ -228,11 +211,11 @@ def test_generate_keeps_positions_masks_and_seq_length_consistent(eager_model):
             (kwargs["attention_mask"].shape[-1], held + kwargs["hidden_states"].shape[1])
         )
 
-    handles = [eager_model.register_forward_pre_hook(model_hook, with_kwargs=True)]
-    for layer in eager_model.model.layers:
+    handles = [eager_llama.register_forward_pre_hook(model_hook, with_kwargs=True)]
+    for layer in eager_llama.model.layers:
         handles.append(layer.self_attn.register_forward_pre_hook(attn_hook, with_kwargs=True))
     try:
-        out = _generate(eager_model, ids, KVCompressor(KNormScorer(), 0.5, window=4))
+        out = _generate(eager_llama, ids, KVCompressor(KNormScorer(), 0.5, window=4))
     finally:
         for handle in handles:
             handle.remove()
@@ -245,7 +228,7 @@ def test_generate_keeps_positions_masks_and_seq_length_consistent(eager_model):
     assert out.past_key_values.get_seq_length() == 31
 
 
-def test_streaming_keeps_every_layer_within_budget(model):
+def test_streaming_keeps_every_layer_within_budget(llama):
     sizes = []
 
     def after(module, args, kwargs, output):
@@ -254,10 +237,10 @@ def test_streaming_keeps_every_layer_within_budget(model):
     compressor = StreamingKVCompressor(KNormScorer(), budget=16, window=4)
     handles = [
         layer.self_attn.register_forward_hook(after, with_kwargs=True)
-        for layer in model.model.layers
+        for layer in llama.model.layers
     ]
     try:
-        out = _generate(model, _ids(length=10), compressor, max_new_tokens=20)
+        out = _generate(llama, _ids(length=10), compressor, max_new_tokens=20)
     finally:
         for handle in handles:
             handle.remove()
@@ -269,44 +252,44 @@ def test_streaming_keeps_every_layer_within_budget(model):
         assert torch.equal(layer.positions[..., -4:], torch.arange(25, 29).expand(2, H_KV, 4))
 
 
-def _hook_counts(model):
-    attn = [len(layer.self_attn._forward_hooks) for layer in model.model.layers]
-    return attn, len(model._forward_pre_hooks)
+def _hook_counts(llama):
+    attn = [len(layer.self_attn._forward_hooks) for layer in llama.model.layers]
+    return attn, len(llama._forward_pre_hooks)
 
 
-def test_hooks_are_removed_after_exceptions(model):
-    before = _hook_counts(model)
+def test_hooks_are_removed_after_exceptions(llama):
+    before = _hook_counts(llama)
     compressor = KVCompressor(KNormScorer(), 0.5, window=4)
-    with pytest.raises(RuntimeError, match="boom"), compressor.apply(model):
-        assert _hook_counts(model) != before
+    with pytest.raises(RuntimeError, match="boom"), compressor.apply(llama):
+        assert _hook_counts(llama) != before
         raise RuntimeError("boom")
-    assert _hook_counts(model) == before
+    assert _hook_counts(llama) == before
     with pytest.raises(ValueError, match="window"):  # raised inside a hook, mid-forward
-        _prefill(model, _ids(length=10), KVCompressor(KNormScorer(), 0.8, window=4))
-    assert _hook_counts(model) == before
+        _prefill(llama, _ids(length=10), KVCompressor(KNormScorer(), 0.8, window=4))
+    assert _hook_counts(llama) == before
 
 
-def test_continuation_perplexity_reductions(model):
+def test_continuation_perplexity_reductions(llama):
     ids = _ids(length=30, seed=5)
     with torch.no_grad():
-        logits = model(ids).logits[:, 11:-1]
+        logits = llama(ids).logits[:, 11:-1]
     expected = F.cross_entropy(logits.flatten(0, 1), ids[:, 12:].flatten()).exp().item()
-    assert continuation_perplexity(model, ids, 12) == pytest.approx(expected, rel=1e-5)
+    assert continuation_perplexity(llama, ids, 12) == pytest.approx(expected, rel=1e-5)
     lossless = KVCompressor(QFiltersScorer(FILTERS), 0.0, window=4)
-    assert continuation_perplexity(model, ids, 12, lossless) == pytest.approx(expected, rel=1e-5)
+    assert continuation_perplexity(llama, ids, 12, lossless) == pytest.approx(expected, rel=1e-5)
     lossy = KVCompressor(QFiltersScorer(FILTERS), 0.5, window=4)
-    one_forward = continuation_perplexity(model, ids, 12, lossy)
-    step_by_step = continuation_perplexity(model, ids, 12, lossy, token_by_token=True)
+    one_forward = continuation_perplexity(llama, ids, 12, lossy)
+    step_by_step = continuation_perplexity(llama, ids, 12, lossy, token_by_token=True)
     assert one_forward == pytest.approx(step_by_step, rel=1e-5)
     assert one_forward != pytest.approx(expected, rel=1e-4)
 
 
-def test_bad_input_raises_naming_the_parameter(model):
+def test_bad_input_raises_naming_the_parameter(llama):
     for ratio in (-0.1, 1.0, "0.5"):
         with pytest.raises(ValueError, match="ratio"):
             KVCompressor(KNormScorer(), ratio)
     with pytest.raises(ValueError, match="ratio"):
-        _prefill(model, _ids(length=4), KVCompressor(KNormScorer(), 0.8, window=0))
+        _prefill(llama, _ids(length=4), KVCompressor(KNormScorer(), 0.8, window=0))
     with pytest.raises(ValueError, match="window"):
         KVCompressor(KNormScorer(), 0.5, window=-1)
     with pytest.raises(ValueError, match="budget"):
@@ -315,18 +298,18 @@ def test_bad_input_raises_naming_the_parameter(model):
         KVCompressor(lambda k: k, 0.5)
     with (
         pytest.raises(ValueError, match="filters"),
-        KVCompressor(QFiltersScorer(torch.randn(4, H_KV, D)), 0.5).apply(model),
+        KVCompressor(QFiltersScorer(torch.randn(4, H_KV, D)), 0.5).apply(llama),
     ):
         pass
     padded = torch.ones(2, 16, dtype=torch.long)
     padded[0, :3] = 0
-    with pytest.raises(ValueError, match="attention_mask"), KVCompressor("knorm", 0.5).apply(model):
-        model.generate(_ids(length=16), attention_mask=padded, max_new_tokens=2)
-    static = StaticCache(config=model.config, max_cache_len=32)
-    with pytest.raises(TypeError, match="cache"), KVCompressor("knorm", 0.5).apply(model):
-        model(_ids(length=16), cache=static, use_cache=True)
+    with pytest.raises(ValueError, match="attention_mask"), KVCompressor("knorm", 0.5).apply(llama):
+        llama.generate(_ids(length=16), attention_mask=padded, max_new_tokens=2)
+    static = StaticCache(config=llama.config, max_cache_len=32)
+    with pytest.raises(TypeError, match="cache"), KVCompressor("knorm", 0.5).apply(llama):
+        llama(_ids(length=16), cache=static, use_cache=True)
     with pytest.raises(ValueError, match="prefix_len"):
-        continuation_perplexity(model, _ids(length=8), 8)
+        continuation_perplexity(llama, _ids(length=8), 8)
     with pytest.raises(TypeError, match="model"):
         with KVCompressor("knorm", 0.5).apply(torch.nn.Linear(2, 2)):
             pass

@@ -13,17 +13,7 @@ from toolkit.attention.qfilters import (
     qfilters_dir,
 )
 from toolkit.data import review_corpus
-from toolkit.zoo.tiny import tiny_gpt2, tiny_llama, tiny_tokenizer
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return tiny_tokenizer()
-
-
-@pytest.fixture(scope="module")
-def llama(tokenizer):
-    return tiny_llama(tokenizer, hidden_size=32, num_attention_heads=4, num_key_value_heads=2)
+from toolkit.zoo.tiny import tiny_gpt2, tiny_llama
 
 
 @pytest.fixture(scope="module")

@@ -17,16 +17,8 @@ from toolkit.attention.scorers import (
     StreamingLLMScorer,
     make_scorer,
 )
-from toolkit.zoo.tiny import tiny_llama, tiny_tokenizer
 
 B, H_KV, L, D = 2, 2, 20, 8
-
-
-@pytest.fixture(scope="module")
-def eager_model():
-    model = tiny_llama(tiny_tokenizer(), max_position_embeddings=2048, seed=0).eval()
-    model.set_attn_implementation("eager")
-    return model
 
 
 def _keys(seed=0):
@@ -49,15 +41,15 @@ def test_qfilters_prefers_keys_opposite_to_the_filter():
     assert scores[0, 0, 0] > 0 > scores[0, 0, 1]
 
 
-def test_qfilters_rejects_filters_of_another_shape(eager_model):
+def test_qfilters_rejects_filters_of_another_shape(eager_llama):
     keys = _keys()
     with pytest.raises(ValueError, match="filters"):
         QFiltersScorer(torch.randn(2, H_KV, D + 1)).score(keys, keys, None, 0)
     with pytest.raises(ValueError, match="filters"):
         QFiltersScorer(torch.randn(2, H_KV, D)).score(keys, keys, None, layer_idx=2)
     with pytest.raises(ValueError, match="filters"):
-        QFiltersScorer(torch.randn(2, 3, 8)).check(eager_model)
-    QFiltersScorer(torch.randn(2, 2, 8)).check(eager_model)  # (layers, H_kv, D) of tiny_llama
+        QFiltersScorer(torch.randn(2, 3, 8)).check(eager_llama)
+    QFiltersScorer(torch.randn(2, 2, 8)).check(eager_llama)  # (layers, H_kv, D) of tiny_llama
     with pytest.raises(ValueError, match="filters"):
         QFiltersScorer(torch.randn(2, 8))
     with pytest.raises(TypeError, match="filters"):
@@ -113,11 +105,11 @@ def _naive_snapkv(attn: torch.Tensor, window: int, kernel: int, n_kv: int) -> to
     return out
 
 
-def test_snapkv_equals_naive_computation_from_eager_attention(eager_model):
+def test_snapkv_equals_naive_computation_from_eager_attention(eager_llama):
     ids = torch.randint(3, 300, (2, 24), generator=torch.Generator().manual_seed(0))
     scorer = _Recording(window=6, kernel_size=3)
-    with KVCompressor(scorer, ratio=0.5, window=6).apply(eager_model), torch.no_grad():
-        out = eager_model(ids, use_cache=True, output_attentions=True)
+    with KVCompressor(scorer, ratio=0.5, window=6).apply(eager_llama), torch.no_grad():
+        out = eager_llama(ids, use_cache=True, output_attentions=True)
     for layer, attn in enumerate(out.attentions):
         expected = _naive_snapkv(attn.float(), window=6, kernel=3, n_kv=2)
         torch.testing.assert_close(scorer.scores[layer], expected, rtol=1e-5, atol=1e-6)
