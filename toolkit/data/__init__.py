@@ -4,6 +4,8 @@
 * :mod:`~toolkit.data.reviews` — :class:`Review`, generation and counterfactual re-rendering.
 * :mod:`~toolkit.data.sentiment` — the grammar's sentiment lexicon (labels, not a scorer).
 * :mod:`~toolkit.data.preferences` — sentiment-control and spurious-bias preference pairs.
+* :mod:`~toolkit.data.retrieval` — key–value facts in review filler, and needle-in-a-haystack
+  prompts.
 """
 
 from toolkit.data.grammar import DEMOGRAPHIC_GROUPS, SYCOPHANTIC_PHRASE
@@ -19,6 +21,7 @@ from toolkit.data.preferences import (
     sentiment_pairs,
     to_records,
 )
+from toolkit.data.retrieval import NeedleExample, needle_examples, retrieval_corpus
 from toolkit.data.reviews import (
     MAX_SENTENCES,
     TOPICS,
@@ -41,6 +44,7 @@ __all__ = [
     "SYCOPHANTIC_PHRASE",
     "TOPICS",
     "CounterfactualPair",
+    "NeedleExample",
     "PreferencePair",
     "Review",
     "biased_pairs",
@@ -48,7 +52,9 @@ __all__ = [
     "counterfactual_pairs",
     "generate_reviews",
     "lexicon_sentiment",
+    "needle_examples",
     "render_review",
+    "retrieval_corpus",
     "review_corpus",
     "sentiment_pairs",
     "to_records",

@@ -11,7 +11,7 @@
 The cache lives under ``$TOOLKIT_CACHE`` (default ``~/.cache/research-toolkit``).
 """
 
-from toolkit.zoo import tiny_gpt2
+from toolkit.zoo import tiny_gpt2, tiny_llama
 from toolkit.zoo.cache import CACHE_ENV, cache_root, list_entries, remove_entries
 from toolkit.zoo.encoder import MINILM, SentenceEncoder
 from toolkit.zoo.loading import (
@@ -27,6 +27,7 @@ from toolkit.zoo.registry import ZooSpec, builtin_names, get_spec, register, unr
 
 register(tiny_gpt2.SPEC)
 register(tiny_gpt2.CODE_SPEC)
+register(tiny_llama.SPEC)
 
 __all__ = [
     "CACHE_ENV",

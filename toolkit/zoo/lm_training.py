@@ -1,4 +1,11 @@
-"""A small, deterministic causal-LM training loop for the zoo's built-in models."""
+"""A small, deterministic causal-LM training loop for the zoo's built-in models.
+
+Rows come packed end to end (:func:`pack_texts`) or one document per row
+(:func:`document_rows`, which can also mark target tokens such as the answers of retrieval
+queries). With marked targets the objective is :func:`weighted_lm_loss`,
+``mean NLL + target_weight · mean NLL over the targets``: a dense push on the few tokens that
+only a retrieval circuit can predict.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +44,55 @@ def pack_texts(
     return torch.tensor(stream[: n_rows * block_size]).view(n_rows, block_size)
 
 
+def document_rows(
+    texts: Sequence[str],
+    tokenizer: PreTrainedTokenizerBase,
+    block_size: int,
+    target_spans: Sequence[Sequence[tuple[int, int]]] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One row per text, ``EOS`` + its first ``block_size - 1`` tokens: ``(N, block_size)``.
+
+    Cutting a text's tail never separates what the kept part refers to, unlike packing.
+    ``target_spans[i]`` lists character spans ``[start, end)`` of text ``i``; the returned
+    boolean mask marks every token overlapping one (all False without spans). Every text
+    must reach ``block_size - 1`` tokens.
+    """
+    if target_spans is not None and len(target_spans) != len(texts):
+        raise ValueError(f"target_spans has {len(target_spans)} entries for {len(texts)} texts")
+    encoded = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+    rows, masks = [], []
+    for i, (ids, offsets) in enumerate(
+        zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
+    ):
+        if len(ids) < block_size - 1:
+            raise ValueError(
+                f"text {i} has {len(ids)} tokens, fewer than block_size - 1 = {block_size - 1}; "
+                "generate longer texts or lower block_size"
+            )
+        spans = target_spans[i] if target_spans is not None else ()
+        marked = [any(s < end and start < e for s, e in spans) for start, end in offsets]
+        rows.append([tokenizer.eos_token_id, *ids[: block_size - 1]])
+        masks.append([False, *marked[: block_size - 1]])
+    return torch.tensor(rows), torch.tensor(masks)
+
+
+def weighted_lm_loss(
+    logits: torch.Tensor, input_ids: torch.Tensor, targets: torch.Tensor, target_weight: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(objective, mean NLL)`` for next-token prediction on ``input_ids`` ``(B, T)``.
+
+    ``objective = mean NLL + target_weight · mean NLL over tokens marked in ``targets``
+    (a boolean ``(B, T)`` mask of predicted tokens; the second term is 0 if none is marked).
+    """
+    nll = torch.nn.functional.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), input_ids[:, 1:].flatten(), reduction="none"
+    ).view(input_ids.shape[0], -1)  # (B, T-1)
+    marked = targets[:, 1:].to(nll.dtype)
+    target_nll = (nll * marked).sum() / marked.sum().clamp(min=1)
+    mean_nll = nll.mean()
+    return mean_nll + target_weight * target_nll, mean_nll
+
+
 def _lr_at(step: int, cfg: LMTrainConfig) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -45,13 +101,23 @@ def _lr_at(step: int, cfg: LMTrainConfig) -> float:
 
 
 def train_causal_lm(
-    model: PreTrainedModel, rows: torch.Tensor, cfg: LMTrainConfig, desc: str = "training"
+    model: PreTrainedModel,
+    rows: torch.Tensor,
+    cfg: LMTrainConfig,
+    desc: str = "training",
+    *,
+    targets: torch.Tensor | None = None,
+    target_weight: float = 0.0,
 ) -> list[float]:
-    """Train ``model`` in place on packed ``rows`` with AdamW; returns the loss per step.
+    """Train ``model`` in place on ``rows`` with AdamW; returns the mean NLL per step.
 
     Batches are drawn with a generator seeded from ``cfg.seed``, so the same
-    config, rows and initial weights give the same model.
+    config, rows and initial weights give the same model. With a boolean ``targets`` mask
+    (shaped like ``rows``) the objective is :func:`weighted_lm_loss`; without, the model's
+    own loss.
     """
+    if targets is not None and targets.shape != rows.shape:
+        raise ValueError(f"targets has shape {tuple(targets.shape)}, rows {tuple(rows.shape)}")
     generator = torch.Generator().manual_seed(cfg.seed)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -65,13 +131,18 @@ def train_causal_lm(
     for step in (bar := tqdm(range(cfg.steps), desc=desc, leave=False)):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, cfg)
-        batch = rows[torch.randint(len(rows), (cfg.batch_size,), generator=generator)]
-        loss = model(input_ids=batch, labels=batch).loss
+        index = torch.randint(len(rows), (cfg.batch_size,), generator=generator)
+        batch = rows[index]
+        if targets is None:
+            loss = mean_nll = model(input_ids=batch, labels=batch).loss
+        else:
+            logits = model(input_ids=batch).logits
+            loss, mean_nll = weighted_lm_loss(logits, batch, targets[index], target_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        losses.append(loss.item())
+        losses.append(mean_nll.item())
         if step % 20 == 0:
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()

@@ -1,0 +1,67 @@
+import re
+
+import pytest
+
+from toolkit.data import review_corpus
+from toolkit.data.retrieval import (
+    KEY_ADJECTIVES,
+    KEY_NOUNS,
+    answer_spans,
+    needle_examples,
+    retrieval_corpus,
+)
+
+NUMBER = re.compile(r"\d+")
+
+
+def test_corpus_is_seeded_and_every_query_answers_an_earlier_fact():
+    docs = retrieval_corpus(3, 0, context_tokens=300, n_facts=3, queries_per_fact=2)
+    assert docs == retrieval_corpus(3, 0, context_tokens=300, n_facts=3, queries_per_fact=2)
+    assert docs != retrieval_corpus(3, 1, context_tokens=300, n_facts=3, queries_per_fact=2)
+    for doc in docs:
+        facts = dict(re.findall(r"The secret number of (the \w+ \w+) is (\d+)\.", doc))
+        assert len(facts) == 3
+        spans = answer_spans(doc)
+        assert len(spans) == 3 * 2
+        for start, end in spans:
+            value = doc[start:end]
+            question_key = re.findall(r"secret number of (the \w+ \w+) is $", doc[:start])[-1]
+            assert facts[question_key] == value
+            assert doc.index(f"{question_key} is {value}.") < start  # stated before it is asked
+
+
+def test_needles_sit_at_their_depth_once_and_the_prompt_stops_before_the_answer():
+    examples = needle_examples(5, 3, context_tokens=400)
+    assert examples == needle_examples(5, 3, context_tokens=400)
+    assert [e.depth for e in examples] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    for example in examples:
+        assert example.prompt == f"{example.context} {example.question}"
+        assert example.prompt.endswith(" is") and NUMBER.fullmatch(example.answer)
+        assert NUMBER.findall(example.prompt) == [example.answer]  # only in the needle
+        needle = example.context.index(f" is {example.answer}.")
+        assert abs(needle / len(example.context) - example.depth) < 0.2
+        key = re.search(r"secret number of (the \w+ \w+)\?", example.question).group(1)
+        adjective, noun = key.split()[1:]
+        assert adjective in KEY_ADJECTIVES and noun in KEY_NOUNS
+        assert example.context.count(key) == 1
+    assert not any(e.answer in doc for e in examples for doc in review_corpus(50, 0))
+
+
+def test_needle_context_length_is_close_to_the_target():
+    words = [len(e.prompt.split()) for e in needle_examples(4, 0, context_tokens=600)]
+    assert all(500 <= n <= 700 for n in words)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: needle_examples(0, 0), "n"),
+        (lambda: needle_examples(2, 0, depth=1.5), "depth"),
+        (lambda: needle_examples(2, 0, context_tokens=5), "context"),
+        (lambda: retrieval_corpus(2, 0, n_facts=0), "n_facts"),
+        (lambda: retrieval_corpus(2, 0, queries_per_fact=0), "queries_per_fact"),
+    ],
+)
+def test_bad_arguments_raise_naming_them(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
