@@ -150,3 +150,16 @@ def test_neural_imc_records_the_plain_ppo_and_geometric_claims(smoke_runs):
         assert all(0.0 <= claim.measured[k] <= 1.0 for k in claim.measured if k.endswith("_crash"))
         assert claim.measured["imc_rmse"] > 0
         assert claim.held == evaluate(claim.holds_if, claim.measured)
+
+
+def test_attention_geometry_records_needle_perplexity_and_snapkv_claims(smoke_runs):
+    run_dir, result = smoke_runs["05_attention_geometry.ipynb"]
+    needle, snapkv, perplexity = load_claims(run_dir / result["claims_file"])
+    assert needle.measured["factor"] == 32
+    assert 0.0 <= needle.measured["qfilters_x32"] <= 1.0
+    assert snapkv.measured["shortfall_vs_snapkv"] == pytest.approx(
+        snapkv.measured["snapkv_mean"] - snapkv.measured["qfilters_mean"]
+    )
+    assert {"qfilters_drop", "streamingllm_drop"} <= set(perplexity.measured)
+    for claim in (needle, snapkv, perplexity):
+        assert claim.held == evaluate(claim.holds_if, claim.measured)

@@ -163,9 +163,10 @@ def _document(
 ) -> str:
     """Filler reviews with ``n_facts`` facts and their queries inserted between reviews.
 
-    Each query of a fact lies ``d`` review slots after the fact, ``d`` uniform over
-    ``[0, slots]``, and the fact's slot is uniform over what leaves room for its farthest
-    query, so query distances are uniform from 0 up to the whole document.
+    A fact's first query lies ``d`` review slots after it, ``d`` uniform over ``[0, slots]``,
+    so retrieval distances are uniform up to the whole document; its later queries fall
+    uniformly between the first query and the end (copies at shorter range). The fact's
+    slot is uniform over what leaves room for its farthest query.
     """
     facts = _facts(rng, n_facts, value_digits)
     fixed = sum(
@@ -177,7 +178,8 @@ def _document(
     slots = len(reviews)
     inserts: list[tuple[int, int, str]] = []
     for fact in facts:
-        distances = [rng.randint(0, slots) for _ in range(queries_per_fact)]
+        first = rng.randint(0, slots)
+        distances = [first] + [rng.randint(first, slots) for _ in range(queries_per_fact - 1)]
         start = rng.randint(0, slots - max(distances))
         inserts.append((start, 0, fact.statement))
         inserts += [(start + d, 1, fact.query) for d in distances]

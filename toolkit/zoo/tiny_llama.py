@@ -1,8 +1,8 @@
-"""``tiny-llama-retrieval``: a Llama that retrieves facts from ~1,000 tokens back.
+"""``tiny-llama-retrieval``: a Llama trained to retrieve facts from ~1,000 tokens back.
 
 The Q-Filters experiments (Godey et al., arXiv 2503.02812, §4) compress the KV cache of a
 model with rotary embeddings and grouped-query attention and ask whether it still finds a
-needle. This entry is such a model, trained from scratch in about two minutes on two CPU
+needle. This entry is such a model, trained from scratch in about five minutes on two CPU
 cores on :func:`toolkit.data.retrieval_corpus`: a real ``LlamaForCausalLM`` (RoPE, 4 query
 heads sharing 2 key-value heads, head_dim 32) whose uncompressed needle accuracy at a
 1,024-token context is recorded in the manifest.
@@ -73,14 +73,17 @@ def default_recipe() -> dict:
         # Without the up-weighted answers (target_weight 0) no copying had appeared after
         # 300 short steps; with one query per fact neither; a weight of 3 slowed everything
         # (gradient clipping). Straight to 1,024-token rows, 200 steps did not copy either.
+        # Measured needle accuracy at 1,024 tokens (50 held-out needles): 0.20 with 250 short +
+        # 120 long steps, 0.28 with 300 + 150 (322 s on 2 cores). The copy circuit forms on
+        # short rows but reaches across 1,024 tokens only partly: longer phase 2 is next.
         "target_weight": 1.0,
         "curriculum": [
-            _phase(110, 1, 8000, LMTrainConfig(block_size=128, batch_size=32, steps=250, lr=3e-3)),
+            _phase(110, 1, 9600, LMTrainConfig(block_size=128, batch_size=32, steps=300, lr=3e-3)),
             _phase(
                 800,
                 2,
-                960,
-                LMTrainConfig(block_size=1024, batch_size=8, steps=120, lr=2e-3, seed=1),
+                1200,
+                LMTrainConfig(block_size=1024, batch_size=8, steps=150, lr=2e-3, seed=1),
             ),
         ],
         "n_heldout_texts": 16,
