@@ -47,6 +47,18 @@ def test_needles_sit_at_their_depth_once_and_the_prompt_stops_before_the_answer(
     assert not any(e.answer in doc for e in examples for doc in review_corpus(50, 0))
 
 
+def test_key_words_and_values_never_occur_in_the_filler():
+    filler = set(" ".join(review_corpus(2000, 0)).lower().replace(".", " ").split())
+    assert not filler & {*KEY_ADJECTIVES, *KEY_NOUNS}
+    assert not NUMBER.search(" ".join(filler))
+
+
+def test_values_have_the_stated_number_of_digits():
+    for digits in (1, 3, 5):
+        [example] = needle_examples(1, 0, context_tokens=100, value_digits=digits)
+        assert len(example.answer) == digits and example.answer[0] != "0"
+
+
 def test_needle_context_length_is_close_to_the_target():
     words = [len(e.prompt.split()) for e in needle_examples(4, 0, context_tokens=600)]
     assert all(500 <= n <= 700 for n in words)
@@ -60,6 +72,7 @@ def test_needle_context_length_is_close_to_the_target():
         (lambda: needle_examples(2, 0, context_tokens=5), "context"),
         (lambda: retrieval_corpus(2, 0, n_facts=0), "n_facts"),
         (lambda: retrieval_corpus(2, 0, queries_per_fact=0), "queries_per_fact"),
+        (lambda: needle_examples(2, 0, value_digits=0), "value_digits"),
     ],
 )
 def test_bad_arguments_raise_naming_them(call, match):

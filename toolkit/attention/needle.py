@@ -5,7 +5,7 @@ compressed cache must still hold the keys of the needle for the model to copy it
 :func:`needle_accuracy` runs ``model.generate`` (greedy, with an attention mask) once per
 :class:`~toolkit.data.retrieval.NeedleExample` and counts an answer correct when the
 continuation, leading whitespace stripped, starts with the expected answer and does not go
-on with another letter or digit (``"4817."`` answers ``4817``; ``"48170"`` does not).
+on with another letter or digit (``"481."`` answers ``481``; ``"4810"`` does not).
 ``context`` wraps every example's forward passes, which is how a cache press installs its hooks.
 
 Two protocols. By default the whole prompt is one ``generate`` call, so a prefill compressor

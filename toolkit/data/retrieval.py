@@ -8,7 +8,7 @@ for a fact stated once, far back in a long context. This module writes that text
     query     ::= question " " value "."
     key       ::= "the " adjective " " noun        e.g. "the silver harbor"  (KEY_ADJECTIVES,
                                                     KEY_NOUNS: no word of the review grammar)
-    value     ::= a uniformly random number in [1000, 9999]
+    value     ::= a uniformly random number in [100, 999] (``value_digits=3``)
 
 The question restates the key right before the value, so a copying ("induction") head that
 matches ``key is`` with its earlier occurrence retrieves the value; nothing else can, since
@@ -43,7 +43,7 @@ from toolkit.data.reviews import review_corpus
 
 KEY_ADJECTIVES: tuple[str, ...] = (
     "silver", "amber", "crimson", "golden", "frozen", "hidden", "northern", "copper",
-    "velvet", "marble", "misty", "sunken", "ancient", "emerald", "scarlet", "wooden",
+    "velvet", "marble", "misty", "sunken", "ancient", "emerald", "scarlet", "lunar",
 )  # fmt: skip
 KEY_NOUNS: tuple[str, ...] = (
     "harbor", "tower", "garden", "valley", "forest", "castle", "island", "river",
@@ -63,7 +63,7 @@ _REVIEWS_PER_DRAW = 16
 
 @dataclass(frozen=True)
 class Fact:
-    """A key (``"the silver harbor"``) bound to a value (``"4817"``)."""
+    """A key (``"the silver harbor"``) bound to a value (``"481"``)."""
 
     key: str
     value: str
@@ -203,7 +203,7 @@ def retrieval_corpus(
     context_tokens: int = 1024,
     n_facts: int = 8,
     queries_per_fact: int = 1,
-    value_digits: int = 4,
+    value_digits: int = 3,
     tokenizer: PreTrainedTokenizerBase | None = None,
 ) -> list[str]:
     """``n`` training documents of about ``context_tokens`` each, with ``n_facts`` facts apiece.
@@ -253,7 +253,7 @@ def needle_examples(
     *,
     context_tokens: int = 1024,
     depth: float | None = None,
-    value_digits: int = 4,
+    value_digits: int = 3,
     tokenizer: PreTrainedTokenizerBase | None = None,
 ) -> list[NeedleExample]:
     """``n`` needle-in-a-haystack prompts of about ``context_tokens`` (question included).

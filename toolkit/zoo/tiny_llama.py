@@ -2,7 +2,7 @@
 
 The Q-Filters experiments (Godey et al., arXiv 2503.02812, §4) compress the KV cache of a
 model with rotary embeddings and grouped-query attention and ask whether it still finds a
-needle. This entry is such a model, trained from scratch in about five minutes on two CPU
+needle. This entry is such a model, trained from scratch in under three minutes on two CPU
 cores on :func:`toolkit.data.retrieval_corpus`: a real ``LlamaForCausalLM`` (RoPE, 4 query
 heads sharing 2 key-value heads, head_dim 32) whose uncompressed needle accuracy at a
 1,024-token context is recorded in the manifest.
@@ -12,8 +12,8 @@ Training is a two-phase curriculum, each phase its own AdamW run on one document
 weighted up (:func:`toolkit.zoo.lm_training.weighted_lm_loss`):
 
 1. short documents (128 tokens), one fact queried three times: the copy circuit forms here;
-2. long documents (1,024 tokens), two facts queried three times each: it learns to reach
-   across the whole context and to match the whole key.
+2. long documents (1,024 tokens), one fact queried three times: it learns to reach across
+   the whole context.
 """
 
 from __future__ import annotations
@@ -73,17 +73,17 @@ def default_recipe() -> dict:
         # Without the up-weighted answers (target_weight 0) no copying had appeared after
         # 300 short steps; with one query per fact neither; a weight of 3 slowed everything
         # (gradient clipping). Straight to 1,024-token rows, 200 steps did not copy either.
-        # Measured needle accuracy at 1,024 tokens (50 held-out needles): 0.20 with 250 short +
-        # 120 long steps, 0.28 with 300 + 150 (322 s on 2 cores). The copy circuit forms on
-        # short rows but reaches across 1,024 tokens only partly: longer phase 2 is next.
+        # Needle accuracy at 1,024 tokens (50 held-out needles): 0.28 with 4-digit values and
+        # two facts per long document (300 + 150 steps); 1.00 with 3-digit values (one token
+        # fewer to copy) and one fact per document (300 + 100 steps, ~140 s on 2 cores).
         "target_weight": 1.0,
         "curriculum": [
             _phase(110, 1, 9600, LMTrainConfig(block_size=128, batch_size=32, steps=300, lr=3e-3)),
             _phase(
                 800,
-                2,
+                1,
                 1200,
-                LMTrainConfig(block_size=1024, batch_size=8, steps=150, lr=2e-3, seed=1),
+                LMTrainConfig(block_size=1024, batch_size=8, steps=100, lr=2e-3, seed=1),
             ),
         ],
         "n_heldout_texts": 16,
