@@ -103,6 +103,22 @@ def test_kept_entries_are_the_top_scored_ones(llama):
                 torch.testing.assert_close(kept.values[b, h], layer.values[b, h, expected])
 
 
+def test_keep_positions_are_never_evicted(llama):
+    keep = (0, 5, 11)
+    cache = _prefill(
+        llama, _ids(length=40), KVCompressor(RandomScorer(seed=2), 0.8, window=2, keep=keep)
+    )
+    for layer in cache.layers:
+        assert all(
+            torch.isin(torch.tensor(keep), row).all() for row in layer.positions.flatten(0, 1)
+        )
+    streaming = StreamingKVCompressor(KNormScorer(), budget=12, window=4, keep=range(3))
+    out = _generate(llama, _ids(length=10), streaming, max_new_tokens=20)
+    for layer in out.past_key_values.layers:
+        assert layer.keys.shape[-2] == 12
+        assert torch.equal(layer.positions[..., :3], torch.arange(3).expand(2, H_KV, 3))
+
+
 def test_streamingllm_keeps_sinks_and_recent(llama):
     cache = _prefill(llama, _ids(length=32), KVCompressor(StreamingLLMScorer(4), 0.75, window=2))
     expected = torch.tensor([0, 1, 2, 3, 28, 29, 30, 31]).expand(2, H_KV, 8)
@@ -294,6 +310,13 @@ def test_bad_input_raises_naming_the_parameter(llama):
         KVCompressor(KNormScorer(), 0.5, window=-1)
     with pytest.raises(ValueError, match="budget"):
         StreamingKVCompressor(KNormScorer(), budget=8, window=8)
+    for keep in ((-1,), ("0",), (True,)):
+        with pytest.raises(ValueError, match="keep"):
+            KVCompressor(KNormScorer(), 0.5, keep=keep)
+    with pytest.raises(ValueError, match="keep"):
+        StreamingKVCompressor(KNormScorer(), budget=10, window=8, keep=range(3))
+    with pytest.raises(ValueError, match="keep"):
+        _prefill(llama, _ids(length=16), KVCompressor(KNormScorer(), 0.75, window=2, keep=range(3)))
     with pytest.raises(TypeError, match="scorer"):
         KVCompressor(lambda k: k, 0.5)
     with (

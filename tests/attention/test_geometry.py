@@ -178,3 +178,20 @@ def test_key_scores_are_the_scorers_scores_of_every_layer():
     torch.testing.assert_close(scores[0], -keys.norm(dim=-1))
     snap = SnapKVScorer(window=4, kernel_size=3)
     torch.testing.assert_close(key_scores(capture, snap)[0], snap.score(keys, None, queries, 0))
+
+
+def test_rank_fractions_decide_what_a_compressor_keeps():
+    from toolkit.attention.compression import select_entries
+    from toolkit.attention.geometry import rank_fractions
+
+    scores = torch.tensor([[0.5, 3.0, -1.0, 2.0, 2.0]])
+    assert (rank_fractions(scores, [1, 3, 4, 2]) * 5).tolist() == [[0.0, 1.0, 1.0, 4.0]]
+    random = torch.randn(2, 3, 64, generator=torch.Generator().manual_seed(0))
+    fractions = rank_fractions(random, range(64))
+    kept = select_entries(random, 16, window=0)
+    assert torch.equal(
+        fractions.lt(1 / 4), torch.zeros_like(random, dtype=torch.bool).scatter(-1, kept, True)
+    )
+    for bad in ([], [5]):
+        with pytest.raises(ValueError, match="positions"):
+            rank_fractions(scores, bad)

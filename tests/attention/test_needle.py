@@ -9,6 +9,7 @@ from toolkit.attention.needle import (
     NeedleRecord,
     NeedleResult,
     accuracy_by_depth,
+    answer_positions,
     answers,
     needle_accuracy,
 )
@@ -32,12 +33,12 @@ def test_scores_exact_answers_and_enters_the_context_once_per_example(llama, tok
     entered = []
 
     @contextlib.contextmanager
-    def counting():
-        entered.append(1)
+    def counting(example):
+        entered.append(example)
         yield
 
     first = needle_accuracy(llama, tokenizer, examples, context=counting, max_new_tokens=3)
-    assert len(entered) == len(examples) and first.accuracy == 0.0  # a random model
+    assert entered == list(examples) and first.accuracy == 0.0  # a random model
     right = needle_accuracy(llama, tokenizer, _with_answers(examples, first), max_new_tokens=3)
     assert right.accuracy == 1.0
     assert [r.depth for r in right.records] == [e.depth for e in examples]
@@ -52,7 +53,7 @@ def test_compressing_the_context_alone_matches_one_generate_at_ratio_zero(
         llama,
         tokenizer,
         examples,
-        context=lambda: compressor.apply(llama),
+        context=lambda _example: compressor.apply(llama),
         compress_context=True,
         max_new_tokens=4,
     )
@@ -78,7 +79,7 @@ def test_the_question_is_read_after_the_haystack_is_compressed(llama, tokenizer,
             llama,
             tokenizer,
             [example],
-            context=lambda: compressor.apply(llama),
+            context=lambda _example: compressor.apply(llama),
             compress_context=True,
             max_new_tokens=2,
         )
@@ -88,6 +89,17 @@ def test_the_question_is_read_after_the_haystack_is_compressed(llama, tokenizer,
     question_tokens, cached = lengths[1]
     assert cached == int(n_context * 0.5)  # compressed before the question arrives
     assert question_tokens == len(tokenizer(example.prompt)["input_ids"]) - n_context
+
+
+def test_answer_positions_are_the_needles_value_tokens(tokenizer, examples):
+    for example in examples:
+        ids = tokenizer(example.prompt)["input_ids"]
+        positions = answer_positions(tokenizer, example)
+        assert positions == list(range(positions[0], positions[-1] + 1))
+        assert positions[-1] < len(tokenizer(example.context)["input_ids"])  # in the haystack
+        assert tokenizer.decode(ids[positions[0] : positions[-1] + 1]).strip(" .") == example.answer
+    with pytest.raises(ValueError, match="answer"):
+        answer_positions(tokenizer, dataclasses.replace(examples[0], answer="12345"))
 
 
 def test_answers_and_depth_bins():

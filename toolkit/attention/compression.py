@@ -10,7 +10,10 @@ Two compressors evict cache entries chosen by a :class:`~toolkit.attention.score
 * :class:`StreamingKVCompressor` (decoding): whenever a layer holds more than ``budget``
   entries it is compressed back to ``budget``, again keeping the last ``window``.
 
-Both are forward hooks on the attention modules, installed by ``with compressor.apply(model):``
+Both take ``keep``, token positions that are never evicted (attention sinks, a system prompt,
+or — as an oracle in the needle test — the answer): they count towards ``n_keep`` / ``budget``
+like the window. Both are forward hooks on the attention modules, installed by
+``with compressor.apply(model):``
 and removed on exit, also after an exception::
 
     with KVCompressor(QFiltersScorer(filters), ratio=0.875).apply(model):
@@ -42,7 +45,7 @@ and so need RoPE attention with a ``q_proj``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
@@ -132,12 +135,17 @@ class CompressedLayer(DynamicLayer):
             self.positions = self.positions[indices, ...]
 
 
-def select_entries(scores: torch.Tensor, n_keep: int, window: int) -> torch.Tensor:
+def select_entries(
+    scores: torch.Tensor, n_keep: int, window: int, pinned: torch.Tensor | None = None
+) -> torch.Tensor:
     """Indices ``(B, H_kv, n_keep)``, ascending, of the top ``n_keep`` of ``scores`` per head,
-    the last ``window`` positions always among them."""
+    the last ``window`` entries and those where ``pinned`` (bool, like ``scores``) always
+    among them."""
     scores = scores.float().clone()
     if window:
         scores[..., -window:] = float("inf")
+    if pinned is not None:
+        scores = scores.masked_fill(pinned, float("inf"))
     return scores.topk(n_keep, dim=-1).indices.sort(dim=-1).values
 
 
@@ -184,14 +192,26 @@ def _reject_padding(module, args, kwargs) -> None:
 class _CacheCompressor:
     """Hook machinery shared by the compressors: score, select, gather one layer at a time."""
 
-    def __init__(self, scorer: Scorer | str, window: int):
+    def __init__(self, scorer: Scorer | str, window: int, keep: Iterable[int]):
         scorer = make_scorer(scorer) if isinstance(scorer, str) else scorer
         if not isinstance(scorer, Scorer):
             raise TypeError(f"`scorer` must be a Scorer or a scorer name, got {type(scorer)}")
         if isinstance(window, bool) or not isinstance(window, int) or window < 0:
             raise ValueError(f"`window` must be an int ≥ 0, got {window!r}")
+        keep = tuple(keep)
+        if any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in keep):
+            raise ValueError(f"`keep` must hold token positions (ints ≥ 0), got {keep!r}")
         self.scorer = scorer
         self.window = window
+        self.keep = tuple(sorted(set(keep)))
+
+    def _check_room(self, n_keep: int, what: str) -> None:
+        """``window`` plus ``keep`` must fit in the ``n_keep`` entries kept of ``what``."""
+        if self.window + len(self.keep) > n_keep:
+            raise ValueError(
+                f"`window`={self.window} and {len(self.keep)} `keep` positions do not fit in "
+                f"the {n_keep} entries kept of {what}; lower `window` or `ratio`, or keep fewer"
+            )
 
     def _n_keep(self, layer: DynamicLayer, query_length: int) -> int | None:
         """Entries ``layer`` should keep after a forward over ``query_length`` tokens, or
@@ -237,13 +257,16 @@ class _CacheCompressor:
                 f"`scorer` {self.scorer!r} returned scores of shape {tuple(scores.shape)}, "
                 f"expected (B, H_kv, L) = {tuple(keys.shape[:-1])}"
             )
-        keep = select_entries(scores, n_keep, self.window)
         if isinstance(layer, CompressedLayer):
             positions = layer.positions
         else:
             positions = torch.arange(keys.shape[-2], device=keys.device).expand(
-                keep.shape[:2] + (-1,)
+                scores.shape[:2] + (-1,)
             )
+        pinned = None
+        if self.keep:
+            pinned = torch.isin(positions, torch.tensor(self.keep, device=positions.device))
+        keep = select_entries(scores, n_keep, self.window, pinned)
         gather = keep.unsqueeze(-1).expand(-1, -1, -1, keys.shape[-1])
         cache.layers[layer_idx] = CompressedLayer.from_entries(
             keys.gather(2, gather),
@@ -259,11 +282,14 @@ class KVCompressor(_CacheCompressor):
     ``window`` among them. Later forwards (decoding, continuations) are left alone.
 
     ``ratio`` is the fraction removed, in ``[0, 1)``: 0.5 is ×2 compression, 0.875 is ×8, and 0
-    keeps everything (generations identical to no compression).
+    keeps everything (generations identical to no compression). Positions in ``keep`` are kept
+    too, within the same ``n_keep``.
     """
 
-    def __init__(self, scorer: Scorer | str, ratio: float, *, window: int = 8):
-        super().__init__(scorer, window)
+    def __init__(
+        self, scorer: Scorer | str, ratio: float, *, window: int = 8, keep: Iterable[int] = ()
+    ):
+        super().__init__(scorer, window, keep)
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio < 1:
             raise ValueError(f"`ratio` must be a number in [0, 1), got {ratio!r}")
         self.ratio = float(ratio)
@@ -279,15 +305,12 @@ class KVCompressor(_CacheCompressor):
             raise ValueError(
                 f"`ratio`={self.ratio} keeps no entry of a {length}-token prompt; lower it"
             )
-        if self.window > n_keep:
-            raise ValueError(
-                f"`window`={self.window} is larger than the {n_keep} entries kept of a "
-                f"{length}-token prompt at ratio {self.ratio}; lower `window` or `ratio`"
-            )
+        self._check_room(n_keep, f"a {length}-token prompt at ratio {self.ratio}")
         return n_keep
 
     def __repr__(self) -> str:
-        return f"KVCompressor({self.scorer!r}, ratio={self.ratio}, window={self.window})"
+        keep = f", keep={self.keep}" if self.keep else ""
+        return f"KVCompressor({self.scorer!r}, ratio={self.ratio}, window={self.window}{keep})"
 
 
 class StreamingKVCompressor(_CacheCompressor):
@@ -298,17 +321,24 @@ class StreamingKVCompressor(_CacheCompressor):
     queries of the current forward only (one per decoding step).
     """
 
-    def __init__(self, scorer: Scorer | str, budget: int, *, window: int = 8):
-        super().__init__(scorer, window)
+    def __init__(
+        self, scorer: Scorer | str, budget: int, *, window: int = 8, keep: Iterable[int] = ()
+    ):
+        super().__init__(scorer, window, keep)
         if isinstance(budget, bool) or not isinstance(budget, int) or budget <= window:
             raise ValueError(f"`budget` must be an int > window = {window}, got {budget!r}")
         self.budget = budget
+        self._check_room(budget, f"the `budget` of {budget}")
 
     def _n_keep(self, layer, query_length):
         return self.budget if layer.keys.shape[-2] > self.budget else None
 
     def __repr__(self) -> str:
-        return f"StreamingKVCompressor({self.scorer!r}, budget={self.budget}, window={self.window})"
+        keep = f", keep={self.keep}" if self.keep else ""
+        return (
+            f"StreamingKVCompressor({self.scorer!r}, budget={self.budget}, "
+            f"window={self.window}{keep})"
+        )
 
 
 @dataclass

@@ -12,7 +12,7 @@ estimates its mean attention without computing any attention.
 * :func:`dominant_directions` — the sign-fixed ``v`` per query head, and how one-sided the
   query and key projections on it are.
 * :func:`key_scores` — any scorer's scores of the captured keys, as a compressor at prefill
-  would compute them.
+  would compute them; :func:`rank_fractions` — where chosen entries rank among them.
 * :func:`projection_attention_correlation` — Spearman ``ρ`` between the Q-Filters score
   ``−⟨f, k⟩`` and the exact mean attention ``ā`` of each key, next to the K-norm baseline
   ``−‖k‖``.
@@ -20,6 +20,7 @@ estimates its mean attention without computing any attention.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +37,7 @@ __all__ = [
     "dominant_directions",
     "key_scores",
     "projection_attention_correlation",
+    "rank_fractions",
     "singular_spectra",
 ]
 
@@ -184,3 +186,19 @@ def key_scores(capture: QKCapture, scorer: Scorer) -> torch.Tensor:
             for layer in capture.layers
         ]
     )
+
+
+def rank_fractions(scores: torch.Tensor, positions: Sequence[int]) -> torch.Tensor:
+    """Rank of the entries at ``positions`` among ``scores`` ``(..., T)``, as a fraction of ``T``.
+
+    0 is the top-scored entry, ``(T − 1)/T`` the lowest; ties count in the entry's favour. A
+    prefill compressor at factor ``c`` (``ratio = 1 − 1/c``) keeps an entry outside its recent
+    window only if its fraction is below ``1/c``. Returns ``(..., len(positions))``.
+    """
+    positions = list(positions)
+    length = scores.shape[-1]
+    if not positions or any(not 0 <= p < length for p in positions):
+        raise ValueError(f"`positions` must be a non-empty list of indices below {length}")
+    chosen = scores[..., positions]
+    higher = (scores.unsqueeze(-2) > chosen.unsqueeze(-1)).sum(-1)
+    return higher.float() / length

@@ -6,7 +6,9 @@ compressed cache must still hold the keys of the needle for the model to copy it
 :class:`~toolkit.data.retrieval.NeedleExample` and counts an answer correct when the
 continuation, leading whitespace stripped, starts with the expected answer and does not go
 on with another letter or digit (``"481."`` answers ``481``; ``"4810"`` does not).
-``context`` wraps every example's forward passes, which is how a cache press installs its hooks.
+``context(example)`` wraps every example's forward passes, which is how a cache press installs its
+hooks; it receives the example, so a press can depend on it — :func:`answer_positions` with a
+compressor's ``keep`` gives the oracle that never evicts the answer.
 
 Two protocols. By default the whole prompt is one ``generate`` call, so a prefill compressor
 compresses haystack and question together. With ``compress_context=True`` (kvpress' benchmark
@@ -72,14 +74,14 @@ def needle_accuracy(
     tokenizer: PreTrainedTokenizerBase,
     examples: Sequence[NeedleExample],
     *,
-    context: Callable[[], AbstractContextManager] | None = None,
+    context: Callable[[NeedleExample], AbstractContextManager] | None = None,
     max_new_tokens: int | None = None,
     compress_context: bool = False,
 ) -> NeedleResult:
     """Greedy-decode each example's prompt and score the continuation against its answer.
 
-    ``context`` is a zero-argument callable returning a context manager, entered once per
-    example around its forward passes; ``compress_context`` picks the protocol (module
+    ``context`` is called with each example and returns a context manager, entered around
+    that example's forward passes; ``compress_context`` picks the protocol (module
     docstring). ``max_new_tokens`` defaults to the answer's token
     count (after a space) plus one.
     """
@@ -92,14 +94,14 @@ def needle_accuracy(
         raise ValueError(
             f"max_new_tokens must be None or a positive integer, got {max_new_tokens!r}"
         )
-    enter = context or contextlib.nullcontext
+    enter = context or (lambda _example: contextlib.nullcontext())
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     records = []
     for example in tqdm(examples, desc="needle", leave=False):
         encoded = tokenizer(example.prompt, return_tensors="pt", return_offsets_mapping=True)
         ids = encoded["input_ids"].to(model.device)
         kwargs = {}
-        with enter():
+        with enter(example):
             if compress_context:
                 kwargs["cache"] = _prefill(model, ids, encoded["offset_mapping"], example)
             output = model.generate(
@@ -118,6 +120,18 @@ def needle_accuracy(
             )
         )
     return NeedleResult(sum(r.correct for r in records) / len(records), tuple(records))
+
+
+def answer_positions(tokenizer: PreTrainedTokenizerBase, example: NeedleExample) -> list[int]:
+    """Token positions, in ``example.prompt`` as ``tokenizer`` encodes it, of the needle's
+    answer where the haystack states it (every token overlapping the value's characters)."""
+    start = example.context.find(f" is {example.answer}.")
+    if start < 0:
+        raise ValueError(f"example at depth {example.depth} does not state its answer")
+    start += len(" is ")
+    end = start + len(example.answer)
+    offsets = tokenizer(example.prompt, return_offsets_mapping=True)["offset_mapping"]
+    return [i for i, (a, b) in enumerate(offsets) if a < end and b > start]
 
 
 def _prefill(model, ids, offsets, example: NeedleExample) -> DynamicCache:
