@@ -124,12 +124,8 @@ def needle_accuracy(
 
 def answer_positions(tokenizer: PreTrainedTokenizerBase, example: NeedleExample) -> list[int]:
     """Token positions, in ``example.prompt`` as ``tokenizer`` encodes it, of the needle's
-    answer where the haystack states it (every token overlapping the value's characters)."""
-    start = example.context.find(f" is {example.answer}.")
-    if start < 0:
-        raise ValueError(f"example at depth {example.depth} does not state its answer")
-    start += len(" is ")
-    end = start + len(example.answer)
+    answer where the haystack states it: every token overlapping ``example.answer_span``."""
+    start, end = example.answer_span
     offsets = tokenizer(example.prompt, return_offsets_mapping=True)["offset_mapping"]
     return [i for i, (a, b) in enumerate(offsets) if a < end and b > start]
 

@@ -101,6 +101,16 @@ class NeedleExample:
         """The haystack before the question (no trailing space)."""
         return self.prompt[: len(self.prompt) - len(self.question) - 1]
 
+    @property
+    def answer_span(self) -> tuple[int, int]:
+        """Character span ``[start, end)`` in ``prompt`` of the answer the needle states."""
+        stated = STATEMENT.split("{key}")[1].format(value=self.answer)  # " is 481."
+        start = self.context.find(stated)
+        if start < 0:
+            raise ValueError(f"example at depth {self.depth} does not state its answer")
+        start += stated.index(self.answer)
+        return start, start + len(self.answer)
+
 
 def _length(text: str, tokenizer: PreTrainedTokenizerBase | None) -> int:
     if tokenizer is None:
