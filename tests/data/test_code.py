@@ -25,7 +25,7 @@ def test_prompt_and_solution_say_the_same_steps():
 def test_generation_is_seeded():
     assert code_corpus(20, 3) == code_corpus(20, 3)
     assert code_corpus(20, 3) != code_corpus(20, 4)
-    with pytest.raises(ValueError, match="n must be a non-negative integer"):
+    with pytest.raises(ValueError, match="n must be >= 0"):
         generate_code_tasks(-1, 0)
 
 

@@ -148,15 +148,15 @@ def test_records_build_a_datasets_dataset():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: biased_pairs("verbosity", 3, 0), "bias must be one of ['length', 'sycophancy'"),
-        (lambda: biased_pairs("length", 3, 0, strength=1.2), "strength must be a probability"),
-        (lambda: biased_pairs("length", 3, 0, strength=-0.1), "strength must be a probability"),
-        (lambda: biased_pairs("length", 3, 0, split="val"), "split must be one of ['train'"),
-        (lambda: biased_pairs("length", -1, 0), "n must be a non-negative integer"),
+        (lambda: biased_pairs("verbosity", 3, 0), "bias must be one of 'length', 'sycophancy'"),
+        (lambda: biased_pairs("length", 3, 0, strength=1.2), "strength must be >= 0.0 and <= 1.0"),
+        (lambda: biased_pairs("length", 3, 0, strength=-0.1), "strength must be >= 0.0 and <= 1.0"),
+        (lambda: biased_pairs("length", 3, 0, split="val"), "split must be one of 'train'"),
+        (lambda: biased_pairs("length", -1, 0), "n must be >= 0"),
         (lambda: biased_pairs("length", 3, 0, favoured="music"), "favoured applies to"),
         (lambda: biased_pairs("concept", 3, 0, favoured="price"), "favoured must be one of"),
         (lambda: counterfactual_pairs("gender", 3, 0), "bias must be one of"),
-        (lambda: sentiment_pairs(-5, 0), "n must be a non-negative integer"),
+        (lambda: sentiment_pairs(-5, 0), "n must be >= 0"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, message):

@@ -197,11 +197,11 @@ def test_lexicon_sentiment_is_a_bounded_mean_polarity():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n": -1}, "n must be a non-negative integer"),
-        ({"topic": "sound"}, "topic must be one of ['acting'"),
-        ({"sentiment": 0}, "sentiment must be one of [1, -1]"),
-        ({"sycophancy_rate": 1.5}, "sycophancy_rate must be a probability in [0, 1]"),
-        ({"demographic_rate": -0.1}, "demographic_rate must be a probability in [0, 1]"),
+        ({"n": -1}, "n must be >= 0"),
+        ({"topic": "sound"}, "topic must be one of 'acting'"),
+        ({"sentiment": 0}, "sentiment must be one of 1, -1"),
+        ({"sycophancy_rate": 1.5}, "sycophancy_rate must be >= 0.0 and <= 1.0"),
+        ({"demographic_rate": -0.1}, "demographic_rate must be >= 0.0 and <= 1.0"),
         ({"n_sentences": (3, 2)}, "n_sentences must be a count or a (low, high) range"),
         ({"n_sentences": 0}, f"1 <= low <= high <= {MAX_SENTENCES}"),
         ({"n_sentences": (1, MAX_SENTENCES + 1)}, "n_sentences"),
@@ -214,7 +214,7 @@ def test_generate_reviews_rejects_bad_arguments(kwargs, message):
 
 
 def test_render_and_counterfactual_reject_unknown_values():
-    with pytest.raises(ValueError, match=r"demographic must be one of \['women'"):
+    with pytest.raises(ValueError, match=r"demographic must be one of 'women'"):
         render_review(0, sentiment=1, topic="plot", demographic="aliens")
     review = render_review(0, sentiment=1, topic="plot")
     with pytest.raises(ValueError, match="counterfactual can change"):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from toolkit.data._checks import check_count
+from toolkit._checks import check_int, describe
 
 OPERATORS = {"+": "add", "-": "subtract", "*": "multiply"}
 N_TESTS = 3
@@ -111,8 +111,8 @@ def _step(rng: random.Random, other: str) -> Step:
 
 def generate_code_tasks(n: int, seed: int) -> list[CodeTask]:
     """``n`` seeded tasks: 900 distinct functions (30 steps squared), each with its own inputs."""
-    check_count("n", n)
-    rng = random.Random(seed)
+    n = check_int("n", n, minimum=0)
+    rng = random.Random(check_int("seed", seed))
     tasks = []
     for _ in range(n):
         steps = (_step(rng, "y"), _step(rng, "y"))
@@ -124,6 +124,8 @@ def generate_code_tasks(n: int, seed: int) -> list[CodeTask]:
 def buggy_variant(task: CodeTask, seed: int) -> tuple[str, int]:
     """A solution with one wrong line that fails the task's tests, and that line's index
     (0 for the ``t = ...`` line, 1 for ``return``). Deterministic in ``(task, seed)``."""
+    _check_task("task", task)
+    seed = check_int("seed", seed)
     rng = random.Random(f"{seed}:{task.text}")
     for _ in range(100):
         line = rng.randrange(2)
@@ -141,6 +143,11 @@ def buggy_variant(task: CodeTask, seed: int) -> tuple[str, int]:
     raise ValueError(f"no failing one-line bug found for {task.prompt!r}")
 
 
+def _check_task(name: str, task: object) -> None:
+    if not isinstance(task, CodeTask):
+        raise TypeError(f"{name} must be a CodeTask from generate_code_tasks, got {describe(task)}")
+
+
 def code_corpus(n: int, seed: int) -> list[str]:
     """``n`` correct functions (prompt + solution) for language-model training."""
     return [task.text for task in generate_code_tasks(n, seed)]
@@ -149,6 +156,11 @@ def code_corpus(n: int, seed: int) -> list[str]:
 def code_preference_rows(tasks: list[CodeTask], seed: int) -> list[dict]:
     """TRL preference rows: prompt, chosen = the solution, rejected = a one-line bug;
     ``bug_line`` and ``tests`` are kept as labels."""
+    if not isinstance(tasks, list | tuple):
+        raise TypeError(f"tasks must be a list of CodeTask, got {describe(tasks)}")
+    for i, task in enumerate(tasks):
+        _check_task(f"tasks[{i}]", task)
+    seed = check_int("seed", seed)
     rows = []
     for i, task in enumerate(tasks):
         rejected, line = buggy_variant(task, seed + i)

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from toolkit.data._checks import check_choice, check_count, check_probability
+from toolkit._checks import check_choice, check_int, check_probability, describe
 from toolkit.data.grammar import DEMOGRAPHIC_GROUPS
 from toolkit.data.reviews import (
     SENTIMENTS,
@@ -134,8 +134,8 @@ def sentiment_pairs(n: int, seed: int) -> list[PreferencePair]:
     Both continuations share the opening's topic and neutral fillers; only the evaluation
     differs. ``attributes`` holds ``topic`` and ``n_sentences``.
     """
-    check_count("n", n)
-    rng = random.Random(seed)
+    n = check_int("n", n, minimum=0)
+    rng = random.Random(check_int("seed", seed))
     return [_sentiment_pair(rng) for _ in range(n)]
 
 
@@ -156,7 +156,8 @@ def biased_pairs(
     splits draw independent reviews, so one seed can serve both.
     """
     spurious = _spurious(bias, favoured)
-    check_count("n", n)
+    n = check_int("n", n, minimum=0)
+    seed = check_int("seed", seed)
     check_probability("strength", strength)
     check_choice("split", split, SPLITS)
     p_favoured = strength if split == "train" else 0.5
@@ -172,13 +173,21 @@ def counterfactual_pairs(
     ``attributes`` holds ``bias``, ``sentiment``, ``z_original`` and ``z_counterfactual``.
     """
     spurious = _spurious(bias, favoured)
-    check_count("n", n)
+    n = check_int("n", n, minimum=0)
+    seed = check_int("seed", seed)
     rng = random.Random(f"{bias}:counterfactual:{seed}")
     return [_counterfactual_pair(rng, spurious) for _ in range(n)]
 
 
 def to_records(pairs: Sequence[PreferencePair | CounterfactualPair]) -> list[dict[str, Any]]:
     """Rows for ``datasets.Dataset.from_list``: text columns plus one column per attribute."""
+    if not isinstance(pairs, Sequence) or isinstance(pairs, str):
+        raise TypeError(f"pairs must be a list of pairs, got {describe(pairs)}")
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, PreferencePair | CounterfactualPair):
+            raise TypeError(
+                f"pairs[{i}] must be a PreferencePair or CounterfactualPair, got {describe(pair)}"
+            )
     return [pair.to_dict() for pair in pairs]
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from toolkit.data._checks import check_count
+from toolkit._checks import check_int, check_probability, check_str, describe
 from toolkit.data.reviews import review_corpus
 
 KEY_ADJECTIVES: tuple[str, ...] = (
@@ -59,6 +59,7 @@ _ANSWER = re.compile(
 _CORPUS_STREAM = "retrieval-corpus"
 _NEEDLE_STREAM = "needle"
 _REVIEWS_PER_DRAW = 16
+MAX_VALUE_DIGITS = 18  # values stay below 10**18, well inside a machine integer
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,6 @@ def _filler(
 
 def _check_context(context_tokens: int, fixed: int, what: str) -> int:
     """The filler budget left by ``fixed`` tokens of facts and questions; positive or an error."""
-    if isinstance(context_tokens, bool) or not isinstance(context_tokens, int):
-        raise ValueError(f"context_tokens must be an integer, got {context_tokens!r}")
     if context_tokens <= fixed:
         raise ValueError(
             f"context_tokens={context_tokens} leaves no room for filler: {what} alone take "
@@ -152,15 +151,22 @@ def _check_context(context_tokens: int, fixed: int, what: str) -> int:
     return context_tokens - fixed
 
 
-def _check_digits(value_digits: int) -> None:
-    if isinstance(value_digits, bool) or not isinstance(value_digits, int) or value_digits < 1:
-        raise ValueError(f"value_digits must be a positive integer, got {value_digits!r}")
-
-
-def _check_n(n: int) -> None:
-    check_count("n", n)
-    if n == 0:
-        raise ValueError("n must be a positive integer, got 0")
+def _check_common(n, seed, context_tokens, value_digits, tokenizer, n_facts: int = 1) -> None:
+    """Arguments shared by :func:`retrieval_corpus` and :func:`needle_examples`."""
+    check_int("n", n, minimum=1)
+    check_int("seed", seed)
+    check_int("context_tokens", context_tokens, minimum=1)
+    check_int("value_digits", value_digits, minimum=1, maximum=MAX_VALUE_DIGITS)
+    if 9 * 10 ** (value_digits - 1) < n_facts:
+        raise ValueError(
+            f"value_digits={value_digits} gives {9 * 10 ** (value_digits - 1)} distinct values, "
+            f"fewer than n_facts={n_facts}; use more digits or fewer facts"
+        )
+    if tokenizer is not None and not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(
+            f"tokenizer must be None (count words) or a transformers tokenizer, "
+            f"got {describe(tokenizer)}"
+        )
 
 
 def _document(
@@ -223,16 +229,9 @@ def retrieval_corpus(
     ``context_tokens``. Keys within a document are distinct but may share an adjective or
     a noun, so retrieving needs the whole key.
     """
-    _check_n(n)
-    check_count("n_facts", n_facts)
-    if not 1 <= n_facts <= len(KEY_ADJECTIVES) * len(KEY_NOUNS):
-        raise ValueError(
-            f"n_facts must be between 1 and {len(KEY_ADJECTIVES) * len(KEY_NOUNS)}, got {n_facts}"
-        )
-    check_count("queries_per_fact", queries_per_fact)
-    if queries_per_fact == 0:
-        raise ValueError("queries_per_fact must be a positive integer, got 0")
-    _check_digits(value_digits)
+    check_int("n_facts", n_facts, minimum=1, maximum=len(KEY_ADJECTIVES) * len(KEY_NOUNS))
+    check_int("queries_per_fact", queries_per_fact, minimum=1)
+    _check_common(n, seed, context_tokens, value_digits, tokenizer, n_facts)
     rng = random.Random(f"{_CORPUS_STREAM}:{seed}")
     return [
         _document(rng, context_tokens, n_facts, queries_per_fact, value_digits, tokenizer)
@@ -246,15 +245,13 @@ def answer_spans(text: str) -> list[tuple[int, int]]:
     These are the tokens only retrieval can predict; :func:`toolkit.zoo.lm_training.document_rows`
     turns them into a target mask for training.
     """
-    return [match.span(1) for match in _ANSWER.finditer(text)]
+    return [match.span(1) for match in _ANSWER.finditer(check_str("text", text, allow_empty=True))]
 
 
 def _depths(n: int, depth: float | None) -> list[float]:
     if depth is None:
         return [i / (n - 1) for i in range(n)] if n > 1 else [0.5]
-    if isinstance(depth, bool) or not isinstance(depth, int | float) or not 0 <= depth <= 1:
-        raise ValueError(f"depth must be None or a number in [0, 1], got {depth!r}")
-    return [float(depth)] * n
+    return [check_probability("depth", depth)] * n
 
 
 def needle_examples(
@@ -272,8 +269,7 @@ def needle_examples(
     to a fraction ``depth`` of the filler; ``depth=None`` spreads the examples evenly over
     [0, 1] (``i / (n - 1)``). Each prompt ends with the question, just before the answer.
     """
-    _check_n(n)
-    _check_digits(value_digits)
+    _check_common(n, seed, context_tokens, value_digits, tokenizer)
     depths = _depths(n, depth)
     rng = random.Random(f"{_NEEDLE_STREAM}:{seed}")
     examples = []

@@ -23,10 +23,11 @@ True
 
 from __future__ import annotations
 
+import numbers
 import random
 from dataclasses import dataclass, field
 
-from toolkit.data._checks import check_choice, check_count, check_probability
+from toolkit._checks import check_choice, check_int, check_probability, describe
 from toolkit.data.grammar import (
     CONSEQUENCES,
     DEGREE,
@@ -89,9 +90,12 @@ def render_review(
     demographic: str | None = None,
 ) -> Review:
     """Render the review that ``seed`` picks for the given attributes (no randomness besides)."""
-    check_choice("sentiment", sentiment, SENTIMENTS)
+    seed = check_int("seed", seed)
+    sentiment = _check_sentiment(sentiment)
     check_choice("topic", topic, TOPICS)
-    check_choice("n_sentences", n_sentences, range(1, MAX_SENTENCES + 1))
+    n_sentences = check_int("n_sentences", n_sentences, minimum=1, maximum=MAX_SENTENCES)
+    if not isinstance(sycophantic, bool):
+        raise TypeError(f"sycophantic must be True or False, got {describe(sycophantic)}")
     check_choice("demographic", demographic, (*DEMOGRAPHIC_GROUPS, None))
 
     framing = [SYCOPHANTIC_PHRASE] if sycophantic else []
@@ -119,6 +123,8 @@ def counterfactual(review: Review, **changes: object) -> Review:
     fillers at the end), ``sycophantic`` or ``demographic`` (same intro template, a term of
     the new group; None drops the intro).
     """
+    if not isinstance(review, Review):
+        raise TypeError(f"review must be a Review (from render_review), got {describe(review)}")
     unknown = sorted(set(changes) - set(_ATTRIBUTES))
     if unknown:
         raise ValueError(f"counterfactual can change {list(_ATTRIBUTES)}, not {unknown}")
@@ -142,9 +148,10 @@ def generate_reviews(
     sycophantic with probability ``sycophancy_rate`` and mentions a demographic group (drawn
     uniformly from :data:`DEMOGRAPHIC_GROUPS`) with probability ``demographic_rate``.
     """
-    check_count("n", n)
+    n = check_int("n", n, minimum=0)
+    seed = check_int("seed", seed)
     if sentiment is not None:
-        check_choice("sentiment", sentiment, SENTIMENTS)
+        _check_sentiment(sentiment)
     if topic is not None:
         check_choice("topic", topic, TOPICS)
     low, high = _sentence_range(n_sentences)
@@ -182,19 +189,26 @@ def review_corpus(n: int, seed: int) -> list[str]:
     return [review.text for review in reviews]
 
 
+def _check_sentiment(sentiment: int) -> int:
+    return check_choice("sentiment", check_int("sentiment", sentiment), SENTIMENTS)
+
+
 def _sentence_range(n_sentences: int | tuple[int, int]) -> tuple[int, int]:
-    bounds = (n_sentences, n_sentences) if isinstance(n_sentences, int) else n_sentences
-    if not (
-        isinstance(bounds, tuple)
-        and len(bounds) == 2
-        and all(isinstance(b, int) for b in bounds)
-        and 1 <= bounds[0] <= bounds[1] <= MAX_SENTENCES
+    bounds = n_sentences if isinstance(n_sentences, tuple) else (n_sentences, n_sentences)
+    if len(bounds) != 2 or not all(
+        isinstance(b, numbers.Integral) and not isinstance(b, bool) for b in bounds
     ):
+        raise TypeError(
+            "n_sentences must be a count or a (low, high) tuple of ints, "
+            f"got {describe(n_sentences)}"
+        )
+    low, high = int(bounds[0]), int(bounds[1])
+    if not 1 <= low <= high <= MAX_SENTENCES:
         raise ValueError(
             f"n_sentences must be a count or a (low, high) range with "
             f"1 <= low <= high <= {MAX_SENTENCES}, got {n_sentences!r}"
         )
-    return bounds
+    return low, high
 
 
 def _intro(seed: int, group: str) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from toolkit._checks import check_str
+
 _POSITIVE = (
     # quality and effect adjectives
     "superb", "excellent", "wonderful", "brilliant", "outstanding", "fantastic", "terrific",
@@ -51,5 +53,6 @@ def lexicon_sentiment(text: str) -> float:
     >>> lexicon_sentiment("The score was superb, and two hours flew by.")
     1.0
     """
-    polarities = [SENTIMENT_WORDS[w] for w in _WORD.findall(text.lower()) if w in SENTIMENT_WORDS]
+    words = _WORD.findall(check_str("text", text, allow_empty=True).lower())
+    polarities = [SENTIMENT_WORDS[w] for w in words if w in SENTIMENT_WORDS]
     return sum(polarities) / len(polarities) if polarities else 0.0
