@@ -102,14 +102,19 @@ def test_diverged_envs_are_reset_and_flagged():
     for _ in range(3):
         env.step(env.hover_action())
     state = env.state
-    p, w = state.p.clone(), state.omega.clone()
-    p[1] = float("nan")
+    p, v, w = state.p.clone(), state.v.clone(), state.omega.clone()
+    v[1, 0] = 3e38  # finite in float32, overflows within the step
     w[2, 0] = 1e4
     p[3, 0] = 1e3
-    env.state = dataclasses.replace(state, p=p, omega=w)
+    env.state = dataclasses.replace(state, p=p, v=v, omega=w)
     params_before = env.params.mass.clone()
     state, info = env.step(env.hover_action())
     assert info["diverged"].tolist() == [False, True, True, True]
+    reasons = info["diverged_reason"]
+    assert sorted(reasons) == [1, 2, 3]
+    assert reasons[1] == "non-finite position p"
+    assert "‖ω‖ = 9999 rad/s > 100 rad/s" in reasons[2]
+    assert reasons[3] == "‖p‖ = 1000 m > 100 m"
     torch.testing.assert_close(state["time"], torch.tensor([0.08, 0.0, 0.0, 0.0]))
     assert torch.isfinite(torch.cat([v.flatten() for v in state.values()])).all()
     assert state["p"][1:].abs().max() == 0 and state["omega"][1:].abs().max() == 0
@@ -267,7 +272,7 @@ def test_state_dict_reference_and_motor_speeds():
     env = QuadrotorEnv(3, reference=lambda t: torch.stack([t, 0 * t, 0 * t], dim=1))
     state, info = env.reset()
     assert set(state) == {"p", "v", "q", "omega", "thrust", "wind", "mass", "time", "reference"}
-    assert set(info) == {"clipped_actions", "diverged"}
+    assert set(info) == {"clipped_actions", "diverged", "diverged_reason"}
     state, _ = env.step(env.hover_action())
     torch.testing.assert_close(state["reference"][:, 0], torch.full((3,), 0.02))
     speeds = env.motor_speeds()

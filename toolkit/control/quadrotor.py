@@ -76,6 +76,8 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
+from toolkit._checks import check_choice, check_int, check_number, check_range_pair, describe
+
 GRAVITY = 9.81  # m/s²
 DT_CONTROL = 0.02  # s, 50 Hz
 SUBSTEPS = 4  # RK4 steps of 0.005 s per control step
@@ -90,6 +92,7 @@ WIND_WALK_STD = 0.02  # m/s² per control step, σ of the wind random walk
 POSITION_LIMIT = 100.0  # m, ‖p‖ beyond this counts as diverged
 RATE_LIMIT = 100.0  # rad/s, ‖ω‖ beyond this counts as diverged
 ROPE_SLACK_TOL = 1e-3  # relative: the rope counts as taut at |r| ≥ ℓ(1 − tol)
+DTYPES = (torch.float32, torch.float64)
 
 PARAM_NAMES = ("mass", "arm_length", "thrust_to_weight", "motor_alpha", "kp_scale")
 TRAIN_RANGES = {
@@ -128,6 +131,66 @@ _QUAT_RATE_TERMS = (
 )
 
 
+def _check_device(device: object) -> torch.device:
+    """A ``torch.device`` (or its name) that exists on this machine."""
+    if not isinstance(device, str | torch.device):
+        raise TypeError(f"device must be a str or torch.device, got {describe(device)}")
+    try:
+        device = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device {device!r} is not a torch device: {exc}") from None
+    count = torch.cuda.device_count()
+    if device.type == "cuda" and (device.index or 0) >= count:
+        raise ValueError(
+            f"device {str(device)!r} asked for, but this machine has {count} CUDA devices; "
+            "use device='cpu'"
+        )
+    return device
+
+
+def _check_dtype(dtype: object) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype, got {describe(dtype)}")
+    return check_choice("dtype", dtype, DTYPES)
+
+
+def _check_vector(
+    name: str, value: object, size: int, *, minimum: float | None = None, strict_min=False
+) -> tuple[float, ...]:
+    """``size`` finite numbers (a sequence or 1-D tensor), each ``>= minimum`` (``>`` if strict)."""
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, str) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a sequence of {size} numbers, got {describe(value)}")
+    if len(value) != size:
+        raise ValueError(f"{name} must hold {size} numbers, got {len(value)}")
+    return tuple(
+        check_number(f"{name}[{i}]", v, minimum=minimum, strict_min=strict_min)
+        for i, v in enumerate(value)
+    )
+
+
+def _check_values(name: str, value: object, *, maximum: float | None = None) -> Tensor | float:
+    """A float or a floating tensor whose entries are finite, ``> 0`` and ``< maximum`` when
+    given; the error names the first offending index."""
+    if isinstance(value, Tensor):
+        if not value.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+        entries = value
+    else:
+        value = check_number(name, value)
+        entries = torch.tensor(value)
+    bad = ~torch.isfinite(entries) | (entries <= 0)
+    if maximum is not None:
+        bad |= entries >= maximum
+    if bool(bad.any()):
+        index = tuple(bad.nonzero()[0].tolist())
+        where = f"{name}[{', '.join(map(str, index))}]" if index else name
+        bounds = f"in (0, {maximum})" if maximum is not None else "> 0"
+        raise ValueError(f"{where} must be finite and {bounds}, got {entries[index].item()}")
+    return value
+
+
 def _quadratic_matrix(rows, **kw) -> Tensor:
     out = torch.zeros(len(rows), 28, **kw)
     for r, terms in enumerate(rows):
@@ -138,13 +201,30 @@ def _quadratic_matrix(rows, **kw) -> Tensor:
 
 @dataclass(frozen=True)
 class QuadParams:
-    """Physical parameters, one ``(N,)`` tensor per field (see the module docstring)."""
+    """Physical parameters, one ``(N,)`` tensor per field (see the module docstring).
+
+    Every entry must be finite and positive, ``motor_alpha`` below 1, else ``ValueError``
+    naming the field and the env index.
+    """
 
     mass: Tensor  # kg
     arm_length: Tensor  # m, centre to motor
     thrust_to_weight: Tensor  # T_max / (m g)
     motor_alpha: Tensor  # first-order motor filter coefficient per control step, in (0, 1)
     kp_scale: Tensor  # multiplier of the nominal body-rate gain
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, Tensor):
+                raise TypeError(f"QuadParams.{f.name} must be a tensor, got {describe(value)}")
+            if value.dim() != 1 or value.shape != self.mass.shape:
+                raise ValueError(
+                    f"QuadParams.{f.name} must be (N,) like mass {tuple(self.mass.shape)}, "
+                    f"got {tuple(value.shape)}"
+                )
+            maximum = 1.0 if f.name == "motor_alpha" else None
+            _check_values(f"QuadParams.{f.name}", value, maximum=maximum)
 
     def __len__(self) -> int:
         return self.mass.shape[0]
@@ -181,14 +261,28 @@ class QuadParams:
 
 
 def _resolve_ranges(ranges: str | Mapping[str, tuple[float, float]]) -> Mapping:
+    """``"train"``, ``"ood"`` or a dict of ``(low, high)`` per ``PARAM_NAMES`` with ``low > 0``
+    (``motor_alpha``'s ``high < 1``)."""
     if isinstance(ranges, str):
-        if ranges not in RANGES:
-            raise ValueError(f"unknown ranges {ranges!r}; expected one of {sorted(RANGES)}")
-        return RANGES[ranges]
+        return RANGES[check_choice("params", ranges, sorted(RANGES))]
+    if not isinstance(ranges, Mapping):
+        raise TypeError(f"ranges must be 'train', 'ood' or a dict, got {describe(ranges)}")
     missing = set(PARAM_NAMES) - set(ranges)
-    if missing:
-        raise ValueError(f"ranges lack {sorted(missing)}")
-    return ranges
+    unknown = set(ranges) - set(PARAM_NAMES)
+    if missing or unknown:
+        raise ValueError(
+            f"ranges must have exactly the keys {PARAM_NAMES}: "
+            f"missing {sorted(missing)}, unknown {sorted(map(str, unknown))}"
+        )
+    resolved = {}
+    for name in PARAM_NAMES:
+        low, high = check_range_pair(f"ranges[{name!r}]", ranges[name], minimum=0.0)
+        if low == 0:
+            raise ValueError(f"ranges[{name!r}] must be > 0, got ({low}, {high})")
+        if name == "motor_alpha" and high >= 1:
+            raise ValueError(f"ranges['motor_alpha'] must be < 1, got ({low}, {high})")
+        resolved[name] = (low, high)
+    return resolved
 
 
 def sample_params(
@@ -204,9 +298,12 @@ def sample_params(
     ``ranges`` is ``"train"``, ``"ood"`` or a dict like ``TRAIN_RANGES``. The tensors live on
     ``device`` (default: the generator's device, else CPU).
     """
+    n = check_int("n", n, minimum=1)
     ranges = _resolve_ranges(ranges)
+    dtype = _check_dtype(dtype)
     if device is None:
         device = generator.device if generator is not None else "cpu"
+    device = _check_device(device)
     values = {}
     for name in PARAM_NAMES:
         lo, hi = ranges[name]
@@ -219,6 +316,7 @@ def nominal_params(
     n: int = 1, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
 ) -> QuadParams:
     """Midpoint of ``TRAIN_RANGES``: m = 0.546 kg, L = 0.123 m, T/W = 2.75, α = 0.4, K_p × 1."""
+    n, device, dtype = check_int("n", n, minimum=1), _check_device(device), _check_dtype(dtype)
     return QuadParams(
         **{
             name: torch.full((n,), sum(TRAIN_RANGES[name]) / 2, device=device, dtype=dtype)
@@ -234,6 +332,10 @@ class MassStep:
     time: float = 5.0
     factor: float = 1.5
 
+    def __post_init__(self) -> None:
+        check_number("MassStep.time", self.time, minimum=0.0)
+        check_number("MassStep.factor", self.factor, minimum=0.0, strict_min=True)
+
 
 @dataclass(frozen=True)
 class RopePayload:
@@ -241,6 +343,10 @@ class RopePayload:
 
     length: float = 0.5
     mass_ratio: float = 0.2
+
+    def __post_init__(self) -> None:
+        check_number("RopePayload.length", self.length, minimum=0.0, strict_min=True)
+        check_number("RopePayload.mass_ratio", self.mass_ratio, minimum=0.0, strict_min=True)
 
 
 @dataclass
@@ -258,6 +364,15 @@ class QuadState:
 
 _FIELD_SIZES = (("p", 3), ("v", 3), ("q", 4), ("omega", 3), ("thrust", 4))
 _ROPE_SIZES = (("rope_r", 3), ("rope_rdot", 3))
+_DIVERGENCE_LABELS = {
+    "p": "position p",
+    "v": "velocity v",
+    "q": "attitude quaternion q",
+    "omega": "body rates ω",
+    "thrust": "motor thrusts f (motor speeds)",
+    "rope_r": "rope offset r",
+    "rope_rdot": "rope velocity ṙ",
+}
 
 
 @dataclass(frozen=True)
@@ -328,8 +443,16 @@ class QuadrotorEnv:
     [m/s², the one acting during the next step] and true ``"mass"`` (N,) [kg] (privileged
     values, e.g. for an asymmetric critic), and ``"reference"`` when given. ``info`` holds
     ``"clipped_actions"`` (N,) int, the number of NaN or out-of-range action entries this step,
-    and ``"diverged"`` (N,) bool, envs whose state became non-finite or left ``‖p‖ ≤ 100 m``,
-    ``‖ω‖ ≤ 100 rad/s`` — those were reset before returning.
+    ``"diverged"`` (N,) bool, envs whose state became non-finite or left ``‖p‖ ≤ 100 m``,
+    ``‖ω‖ ≤ 100 rad/s`` — those were reset before returning — and ``"diverged_reason"``, a dict
+    from the index of each diverged env to why, e.g. ``"non-finite velocity v, attitude
+    quaternion q"`` or ``"‖p‖ = 131 m > 100 m"`` (empty when none diverged).
+
+    Every argument is checked when the env is built (``TypeError`` for a wrong type,
+    ``ValueError`` for a wrong value, naming the argument or field): ``num_envs`` ≥ 1, a
+    ``device`` that exists, ``dtype`` float32 or float64, positive finite parameters and
+    ranges, ``max_rate`` and ``kp_rate`` three positive numbers, ``wind_max``,
+    ``wind_walk_std`` ≥ 0.
 
     On a shared CPU, ``torch.set_num_threads(1)`` can be far faster than intra-op threads
     competing for busy cores (see ``benchmarks/quadrotor.py``).
@@ -358,26 +481,32 @@ class QuadrotorEnv:
     ):
         if payload is not None and not isinstance(payload, MassStep | RopePayload):
             raise TypeError(f"payload must be MassStep, RopePayload or None, got {payload!r}")
-        self.num_envs = num_envs
-        self.device = torch.device(device)
-        self.dtype = dtype
+        if not isinstance(wind, bool):
+            raise TypeError(f"wind must be True or False, got {describe(wind)}")
+        if reference is not None and not callable(reference):
+            raise TypeError(f"reference must be callable or None, got {describe(reference)}")
+        self.num_envs = num_envs = check_int("num_envs", num_envs, minimum=1)
+        self.device = _check_device(device)
+        self.dtype = dtype = _check_dtype(dtype)
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(seed)
+        self.generator.manual_seed(check_int("seed", seed, minimum=0))
         self.wind_enabled = wind
-        self.wind_max = wind_max
-        self.wind_walk_std = wind_walk_std
+        self.wind_max = check_number("wind_max", wind_max, minimum=0.0)
+        self.wind_walk_std = check_number("wind_walk_std", wind_walk_std, minimum=0.0)
         self.payload = payload
         self.reference = reference
         self._ranges = None
         if isinstance(params, QuadParams):
             if len(params) != num_envs:
-                raise ValueError(f"params hold {len(params)} envs, expected {num_envs}")
+                raise ValueError(f"params hold {len(params)} envs, expected num_envs={num_envs}")
             self.params = params.to(self.device, dtype)
         else:
             if params is not None:
                 self._ranges = _resolve_ranges(params)
             self.params = nominal_params(num_envs, device=self.device, dtype=dtype)
         kw = dict(device=self.device, dtype=dtype)
+        max_rate = _check_vector("max_rate", max_rate, 3, minimum=0.0, strict_min=True)
+        kp_rate = _check_vector("kp_rate", kp_rate, 3, minimum=0.0, strict_min=True)
         self.max_rate = torch.tensor(max_rate, **kw)
         self._kp_rate = torch.tensor(kp_rate, **kw)[:, None]
         self._mixer = torch.tensor(_MIXER, **kw)
@@ -403,12 +532,13 @@ class QuadrotorEnv:
     def reset(self, seed: int | None = None) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         """Reset every env (re-seeding the generator first if ``seed`` is given)."""
         if seed is not None:
-            self.generator.manual_seed(seed)
+            self.generator.manual_seed(check_int("seed", seed, minimum=0))
         everything = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
         self.reset_done(everything)
         info = {
             "clipped_actions": torch.zeros(self.num_envs, dtype=torch.long, device=self.device),
             "diverged": torch.zeros_like(everything),
+            "diverged_reason": {},
         }
         return self.observe(), info
 
@@ -418,7 +548,12 @@ class QuadrotorEnv:
         randomized) and wind (when enabled, else zero) are drawn anew. Random numbers are drawn
         for all N envs whatever the mask, so the stream does not depend on which envs ended.
         """
-        mask = torch.as_tensor(mask, device=self.device, dtype=torch.bool)
+        mask = torch.as_tensor(mask, device=self.device)
+        if mask.shape != (self.num_envs,) or mask.dtype != torch.bool:
+            raise ValueError(
+                f"mask must be a ({self.num_envs},) bool tensor, "
+                f"got {tuple(mask.shape)} {mask.dtype}"
+            )
         if self._ranges is not None:
             fresh = sample_params(self.num_envs, self._ranges, self.generator, dtype=self.dtype)
             self.params = self.params.where(mask, fresh)
@@ -457,9 +592,12 @@ class QuadrotorEnv:
                 walked = torch.add(self.wind, noise, alpha=self.wind_walk_std)
                 self.wind = walked.clamp_(-self.wind_max, self.wind_max)
             diverged = self._diverged()
+            reasons = {}
             if bool(diverged.any()):
+                reasons = self._divergence_reasons(diverged)
                 self.reset_done(diverged)
-            return self.observe(), {"clipped_actions": clipped, "diverged": diverged}
+            info = {"clipped_actions": clipped, "diverged": diverged, "diverged_reason": reasons}
+            return self.observe(), info
 
     @property
     def state(self) -> QuadState:
@@ -473,13 +611,23 @@ class QuadrotorEnv:
 
     @state.setter
     def state(self, state: QuadState) -> None:
+        """Set the state from a ``QuadState`` of ``(N, ·)`` finite values (nothing changes if a
+        field is missing, of another shape or non-finite)."""
+        if not isinstance(state, QuadState):
+            raise TypeError(f"state must be a QuadState, got {describe(state)}")
         parts = []
         for name, size in self._field_sizes:
             if getattr(state, name) is None:
                 raise ValueError(f"state.{name} is required")
             value = torch.as_tensor(getattr(state, name), **self._kw)
             if value.shape != (self.num_envs, size):
-                raise ValueError(f"state.{name} has shape {tuple(value.shape)}")
+                raise ValueError(
+                    f"state.{name} must be ({self.num_envs}, {size}), got {tuple(value.shape)}"
+                )
+            finite = torch.isfinite(value).all(dim=1)
+            if not bool(finite.all()):
+                env = int((~finite).nonzero()[0])
+                raise ValueError(f"state.{name} of env {env} is not finite: {value[env].tolist()}")
             parts.append(value.T)
         self._x.copy_(torch.cat(parts))
 
@@ -624,6 +772,27 @@ class QuadrotorEnv:
         outward = (r_dot * r).sum(0).clamp(min=0) * taut / (r * r).sum(0).clamp(min=1e-12)
         r_dot.addcmul_(r, outward, value=-1)
         x.v.addcmul_(r, outward * self._rope_share)
+
+    def _divergence_reasons(self, diverged: Tensor) -> dict[int, str]:
+        """Why each env in ``diverged`` (N,) did: its non-finite state components, else the
+        limits it crossed; ``{env index: reason}``."""
+        labels = [_DIVERGENCE_LABELS[name] for name, _ in self._field_sizes]
+        sizes = [size for _, size in self._field_sizes]
+        non_finite = torch.stack([(~torch.isfinite(part)).any(0) for part in self._x.split(sizes)])
+        p_norm, w_norm = self._x[0:3].norm(dim=0), self._x[10:13].norm(dim=0)
+        reasons = {}
+        for env in diverged.nonzero().flatten().tolist():
+            flags = non_finite[:, env].tolist()
+            parts = [label for label, bad in zip(labels, flags, strict=True) if bad]
+            if parts:
+                reasons[env] = "non-finite " + ", ".join(parts)
+                continue
+            if p_norm[env] > POSITION_LIMIT:
+                parts.append(f"‖p‖ = {p_norm[env]:.4g} m > {POSITION_LIMIT:g} m")
+            if w_norm[env] > RATE_LIMIT:
+                parts.append(f"‖ω‖ = {w_norm[env]:.4g} rad/s > {RATE_LIMIT:g} rad/s")
+            reasons[env] = "; ".join(parts)
+        return reasons
 
     def _diverged(self) -> Tensor:
         """Non-finite state (a NaN or ±inf anywhere makes the column sum non-finite), or
