@@ -1,6 +1,6 @@
 """AttentionGeometryView: the attention geometry behind Q-Filters and the KV cache it prunes.
 
-Godey et al., "Q-Filters" (arXiv 2503.02812; METHODS.md §5). Per attention head, the
+Godey et al., "Q-Filters" (arXiv 2503.02812; docs/methods/qfilters.md). Per attention head, the
 queries Q and the keys K share one dominant direction: the singular values
 σ_1 ≥ σ_2 ≥ ... of each are steep, and the projection of a key on the head's filter f,
 score(k) = −⟨f, k⟩, predicts the attention the key will receive without computing it.

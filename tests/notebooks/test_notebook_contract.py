@@ -1,4 +1,7 @@
-"""Every notebook follows the notebook contract in DESIGN.md (checked without running it)."""
+"""Every notebook follows the notebook contract (docs/design.md#notebook-contract).
+
+Checked without running the notebooks.
+"""
 
 import json
 from pathlib import Path

@@ -1,8 +1,9 @@
 """Proximal Policy Optimization for ``TrackingTask``, in one file to be read top to bottom.
 
-Setting (Gao et al., arXiv 2411.13079, METHODS §4): N envs step together; every iteration
-collects a rollout of T steps, then runs ``epochs`` passes of ``minibatches`` gradient steps.
-The actor ``π_θ(a|o) = N(μ_θ(o), diag σ²)`` (MLP 128×3 tanh, state-independent ``log σ``) sees
+Setting (Gao et al., arXiv 2411.13079; docs/methods/neural_imc.md#ppo): N envs step
+together; every iteration collects a rollout of T steps, then runs ``epochs`` passes of
+``minibatches`` gradient steps. The actor ``π_θ(a|o) = N(μ_θ(o), diag σ²)`` (MLP 128×3 tanh,
+state-independent ``log σ``) sees
 the actor observation ``o``; the asymmetric critic ``V_φ(c)`` (MLP 128×3 tanh) sees the
 privileged critic observation ``c``. Both inputs are normalized by running mean and variance,
 ``(x − μ̄)/√(σ̄² + 10⁻⁸)`` clipped to ±``obs_clip``; the statistics are part of the policy.

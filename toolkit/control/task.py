@@ -28,8 +28,9 @@ then by ``obs_mode``: ``"imc"`` appends ``e_t, e_{t−1}, …`` (7·history, new
 upper bound of what the feedback could reveal about wind. The asymmetric critic sees the actor
 observation plus the true wind (3, m/s²) and the true mass (1, kg).
 
-Reward (METHODS §4), with a small action-rate penalty for smoothness (the paper does not give
-its smoothness terms; the coefficient is ``action_rate_coef``, default 0.01):
+Reward (docs/methods/neural_imc.md#reward), with a small action-rate penalty for smoothness
+(the paper does not give its smoothness terms; the coefficient is ``action_rate_coef``,
+default 0.01):
 
     r_t = exp(−‖p_err‖) + 0.2·exp(−|ψ_err|) + 0.1·exp(−‖v_err‖) − c_Δa·‖a_t − a_{t−1}‖²
 

@@ -37,7 +37,7 @@ def tis_dpo_loss(
     passing the negated reverse KLs, −KL(πθ ‖ πref), as ``chosen_kl``/``rejected_kl``
     reproduces it.
 
-    The weights come from a contrastive pair of models (METHODS.md §1: w_t from
+    The weights come from a contrastive pair of models (docs/methods/token_po.md#tis-dpo: w_t from
     log π_rev(y_t) − log π_dpo(y_t), sign flipped for the chosen side, then transformed
     to e.g. [0.7, 1.3]); they are inputs here and are used as given (no gradient expected).
 
