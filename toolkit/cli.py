@@ -1,4 +1,8 @@
-"""``python -m toolkit``: run notebooks, manage the model zoo, rebuild a report."""
+"""``python -m toolkit``: run notebooks, manage the model zoo, rebuild a report, keep baselines.
+
+Mistakes (an unknown notebook filter, a missing run directory, an unwritable ``--out``)
+end in one ``error: ...`` line and exit code 2; failed notebooks or changed results in 1.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import ast
 import json
 import sys
 from pathlib import Path
+
+BASELINES = Path("tests/notebooks/baselines")
 
 
 def _parameter(text: str) -> tuple[str, object]:
@@ -72,10 +78,44 @@ def _cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from toolkit.runs import write_report
+    from toolkit.runs import markdown, previous_run, write_report
 
-    print(f"report: {write_report(args.run_dir).resolve()}")
+    if args.markdown:
+        print(markdown(args.run_dir), end="")
+        return 0
+    compare_to = args.compare or previous_run(args.run_dir)
+    print(f"report: {write_report(args.run_dir, compare_to).resolve()}")
     return 0
+
+
+def _print_comparison(comparison) -> int:
+    for note in comparison.notes:
+        print(f"note: {note}")
+    if comparison.changed:
+        print(f"{len(comparison.changed)} result(s) changed against {comparison.against}:")
+        print(comparison.table())
+        return 1
+    print(f"{len(comparison.rows)} verdicts and values match {comparison.against}")
+    return 0
+
+
+def _cmd_baselines(args: argparse.Namespace) -> int:
+    from toolkit.runs import compare_run, find_notebooks, run_notebooks, write_baselines
+
+    if args.action == "check":
+        if args.run_dir is None:
+            raise ValueError("baselines check needs RUN_DIR (e.g. runs/latest)")
+        return _print_comparison(compare_run(args.run_dir, args.dir, require_all=True))
+    if args.run_dir is not None:
+        raise ValueError("baselines update runs the notebooks itself: drop RUN_DIR, use -k")
+    notebooks = find_notebooks(args.notebooks, args.filter)
+    summary = run_notebooks(notebooks, out_root=args.out, smoke=True, kernel=args.kernel)
+    for path in write_baselines(summary.run_dir, args.dir):
+        print(f"baseline: {path}")
+    failed = [r.notebook for r in summary.results if r.status != "ok"]
+    if failed:
+        print(f"failed notebooks (baselines kept as they were): {', '.join(failed)}")
+    return 0 if summary.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,15 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="execute notebooks with papermill and write a report")
-    run.add_argument("--smoke", action="store_true", help="tiny budgets: every notebook < 3 min")
     run.add_argument(
-        "-k",
-        "--filter",
-        action="append",
-        default=[],
-        metavar="TEXT",
-        help="only notebooks whose file name contains TEXT (repeatable)",
+        "--smoke",
+        action="store_const",
+        const=True,
+        help="tiny budgets: every notebook < 3 min (same as -p smoke=True)",
     )
+    _filter_argument(run)
     run.add_argument(
         "-p",
         "--parameter",
@@ -101,9 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="set a notebook parameter (must exist in its parameters cell)",
     )
-    run.add_argument("--notebooks", default="notebooks", help="directory of notebooks")
-    run.add_argument("--out", default="runs", help="where run directories are written")
-    run.add_argument("--kernel", default="research-toolkit", help="Jupyter kernel name")
+    _run_arguments(run)
     run.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
     run.set_defaults(func=_cmd_run)
 
@@ -116,14 +152,52 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="rewrite a run directory's index.html")
     report.add_argument("run_dir", type=Path)
+    report.add_argument(
+        "--compare",
+        type=Path,
+        metavar="PATH",
+        help="an earlier run, a baselines directory or a baseline file "
+        "(default: the previous run beside RUN_DIR)",
+    )
+    report.add_argument(
+        "--markdown", action="store_true", help="print claims and metrics as Markdown tables"
+    )
     report.set_defaults(func=_cmd_report)
+
+    baselines = commands.add_parser(
+        "baselines", help="smoke-run notebooks into baselines, or check a run against them"
+    )
+    baselines.add_argument("action", choices=["update", "check"])
+    baselines.add_argument("run_dir", nargs="?", type=Path, help="the run to check")
+    baselines.add_argument("--dir", type=Path, default=BASELINES, help="baseline files")
+    _filter_argument(baselines)
+    _run_arguments(baselines)
+    baselines.set_defaults(func=_cmd_baselines)
     return parser
+
+
+def _filter_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-k",
+        "--filter",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only notebooks whose file name contains TEXT (repeatable; each must match)",
+    )
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--notebooks", default="notebooks", help="directory of notebooks")
+    parser.add_argument("--out", default="runs", help="where run directories are written")
+    parser.add_argument("--kernel", default="research-toolkit", help="Jupyter kernel name")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, LookupError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (ValueError, TypeError, LookupError, OSError) as error:
+        message = " ".join(str(error).split())
+        print(f"error: {message}", file=sys.stderr)
         return 2

@@ -87,13 +87,18 @@ def test_report_has_a_row_per_notebook_and_claim(tmp_path):
     ]
     summary.save()
     claims = [
-        Claim("A < B holds", "arXiv:1", {"a": 1.0, "b": 2.0}, "a < b", True, "00_a.ipynb"),
-        Claim("B < A holds", "arXiv:1", {"a": 1.0, "b": 2.0}, "b < a", False, "00_a.ipynb"),
+        Claim(
+            "A < B holds", "arXiv:1", {"a": 1.0, "b": 2.0}, "a < b", "held", notebook="00_a.ipynb"
+        ),
+        Claim("B < A", "arXiv:1", {"a": 1.0, "b": 2.0}, "b < a", "not held", notebook="00_a.ipynb"),
     ]
     (tmp_path / "00_a.claims.jsonl").write_text("\n".join(json.dumps(c.to_dict()) for c in claims))
     assert RunSummary.load(tmp_path) == summary and not summary.ok
     page = write_report(tmp_path).read_text()
+    saved = RunSummary.load(tmp_path).results[0].claims
+    assert [c["status"] for c in saved] == ["held", "not held"]  # run.json carries the verdicts
     assert '<a href="00_a.html">00_a.ipynb</a>' in page
     assert "1/2 notebooks ran" in page and "1/2 claims held" in page
     assert "did not hold" in page and "&lt;boom&gt;" in page  # errors are escaped
-    assert page.count("<tr>") == 2 + 2 + 2  # two header rows, two notebooks, two claims
+    # header rows of notebooks, claims and metrics; two notebooks, two claims, "no metrics"
+    assert page.count("<tr>") == 3 + 2 + 2 + 1

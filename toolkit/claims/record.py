@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import html
-import json
-import math
 import operator
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from toolkit._checks import check_choice, check_number, check_str, describe
+from toolkit.claims.jsonlines import append_line, check_json, is_finite, measurement, read_lines
 
 CLAIMS_FILE_ENV = "TOOLKIT_CLAIMS_FILE"
 NOTEBOOK_ENV = "TOOLKIT_NOTEBOOK"
+STATUSES = ("held", "not held", "invalid")
+# Smoke runs are deterministic on one machine; CI's CPU may differ in the last bits.
+DEFAULT_REL_TOL = 1e-6
+DEFAULT_ABS_TOL = 1e-9
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _COMPARISON = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<rhs>.+?)\s*$")
@@ -28,23 +33,52 @@ class Claim:
     ``measured``: one or more ``lhs OP rhs`` joined by ``and``, where OP is one of
     ``< <= > >=`` and each side is a number, a key, or ``number * key``
     (e.g. ``"lm_ppl < 0.5 * unigram_ppl and lm_ppl > 1"``).
+
+    ``status`` is ``"held"``, ``"not held"``, or ``"invalid"`` when a measurement is not a
+    finite number (NaN, ±inf): such a claim neither held nor failed, and ``reason`` says why.
+    ``abs_tol``/``rel_tol`` are how far a measured value may move before a regression run
+    reports it as changed (``|new - old| <= max(abs_tol, rel_tol * |old|)``).
     """
 
     claim: str
     paper: str
     measured: dict[str, float]
     holds_if: str
-    held: bool
+    status: str
+    reason: str = ""
     notebook: str | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    abs_tol: float = DEFAULT_ABS_TOL
+    rel_tol: float = DEFAULT_REL_TOL
+
+    def __post_init__(self):
+        check_choice("status", self.status, STATUSES)
+
+    @property
+    def held(self) -> bool:
+        return self.status == "held"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Claim:
+        """A claim from :meth:`to_dict`'s output; older records with ``held: bool`` are read too."""
+        data = dict(data)
+        if "held" in data and "status" not in data:
+            data["status"] = "held" if data.pop("held") else "not held"
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"a claim record has unknown field(s) {unknown}")
         return cls(**data)
+
+
+def _constant(text: str, where: str) -> float:
+    value = float(text)
+    if not is_finite(value):
+        raise ValueError(f"holds_if: the constant {text!r} in {where!r} is not a finite number")
+    return value
 
 
 def _term_value(text: str, measured: dict[str, float], where: str) -> float:
@@ -53,22 +87,30 @@ def _term_value(text: str, measured: dict[str, float], where: str) -> float:
         raise ValueError(f"holds_if: cannot read the term {text!r} in {where!r}")
     atom = match["atom"]
     if _NUMBER.match(atom):
-        value = float(atom)
+        value = _constant(atom, where)
     elif atom in measured:
-        value = float(measured[atom])
+        value = measured[atom]
     else:
         raise ValueError(
             f"holds_if: {atom!r} in {where!r} is neither a number nor a measured key "
             f"(measured keys: {sorted(measured)})"
         )
-    return value * float(match["coef"]) if match["coef"] else value
+    return value * _constant(match["coef"], where) if match["coef"] else value
 
 
-def evaluate(holds_if: str, measured: dict[str, float]) -> bool:
-    """Decide ``holds_if`` over ``measured``. A NaN anywhere makes it not hold."""
+def non_finite(measured: dict[str, float]) -> list[str]:
+    """The keys of ``measured`` whose value is NaN or ±inf."""
+    return [key for key, value in measured.items() if not is_finite(value)]
+
+
+def evaluate(holds_if: str, measured: dict[str, float]) -> str:
+    """Decide ``holds_if`` over ``measured``: ``"held"``, ``"not held"`` or ``"invalid"``.
+
+    The comparison is read (and a malformed one refused) first; a measured value that is
+    not finite makes the claim ``"invalid"``: neither held nor not held.
+    """
+    check_str("holds_if", holds_if)
     parts = [p for p in re.split(r"\s+and\s+", holds_if.strip()) if p]
-    if not parts:
-        raise ValueError("holds_if is empty: write a comparison such as 'a < b'")
     held = True
     for part in parts:
         match = _COMPARISON.match(part)
@@ -76,22 +118,37 @@ def evaluate(holds_if: str, measured: dict[str, float]) -> bool:
             raise ValueError(f"holds_if: {part!r} is not a comparison 'lhs OP rhs' (OP: < <= > >=)")
         lhs = _term_value(match["lhs"], measured, part)
         rhs = _term_value(match["rhs"], measured, part)
-        held = held and not (math.isnan(lhs) or math.isnan(rhs)) and _OPS[match["op"]](lhs, rhs)
-    return held
+        held = held and _OPS[match["op"]](lhs, rhs)
+    if non_finite(measured):
+        return "invalid"
+    return "held" if held else "not held"
 
 
-def _check_measured(measured: dict) -> dict[str, float]:
-    if not isinstance(measured, dict) or not measured:
-        raise ValueError("measured must be a non-empty dict of name -> number")
+def _check_measured(measured: object) -> dict[str, float]:
+    if not isinstance(measured, dict):
+        raise TypeError(f"measured must be a dict of name -> number, got {describe(measured)}")
+    if not measured:
+        raise ValueError("measured must not be empty: record at least one measured number")
     clean = {}
     for key, value in measured.items():
-        if not isinstance(key, str) or not key.isidentifier():
+        if not isinstance(key, str):
+            raise TypeError(f"measured key {key!r} must be a str, got {describe(key)}")
+        if not key.isidentifier():
             raise ValueError(f"measured key {key!r} must be an identifier-like string")
-        try:
-            clean[key] = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"measured[{key!r}] = {value!r} is not a number") from None
+        clean[key] = measurement(f"measured[{key!r}]", value)
     return clean
+
+
+def _check_extra(extra: object) -> dict:
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise TypeError(f"extra must be a dict, got {describe(extra)}")
+    for key, value in extra.items():
+        if not isinstance(key, str):
+            raise TypeError(f"extra key {key!r} must be a str, got {describe(key)}")
+        check_json(f"extra[{key!r}]", value)
+    return dict(extra)
 
 
 def _display(claim: Claim) -> None:
@@ -100,18 +157,20 @@ def _display(claim: Claim) -> None:
         from IPython.display import HTML, display
     except ImportError:
         get_ipython = None
-    verdict = "held" if claim.held else "did not hold"
+    verdict = {"held": "held", "not held": "did not hold", "invalid": "invalid"}[claim.status]
+    if claim.reason:
+        verdict += f" ({claim.reason})"
     if get_ipython is None or get_ipython() is None:
         print(f"[claim {verdict}] {claim.claim} — {claim.measured} ({claim.holds_if})")
         return
     numbers = ", ".join(f"{k} = {v:.4g}" for k, v in claim.measured.items())
-    color = "#1a7f37" if claim.held else "#b35900"
+    color = {"held": "#1a7f37", "not held": "#b35900", "invalid": "#cf222e"}[claim.status]
     body = (
         f'<div style="border-left:4px solid {color};padding:4px 10px;margin:6px 0">'
         f"<b>Claim ({html.escape(claim.paper)}):</b> {html.escape(claim.claim)}<br>"
         f"<b>Measured:</b> {html.escape(numbers)}<br>"
         f"<b>Check:</b> <code>{html.escape(claim.holds_if)}</code> → "
-        f'<b style="color:{color}">{verdict}</b>'
+        f'<b style="color:{color}">{html.escape(verdict)}</b>'
         + (f"<br><i>{html.escape(claim.note)}</i>" if claim.note else "")
         + "</div>"
     )
@@ -126,38 +185,43 @@ def record(
     holds_if: str,
     note: str = "",
     extra: dict | None = None,
+    abs_tol: float = DEFAULT_ABS_TOL,
+    rel_tol: float = DEFAULT_REL_TOL,
 ) -> Claim:
     """Record a claim: evaluate ``holds_if`` on ``measured``, show it, and log it.
 
-    Never raises because a claim did not hold; raises ``ValueError`` for a
-    malformed record (empty text, non-numeric measurement, unknown key).
+    Never raises because a claim did not hold, and a NaN or infinite measurement
+    records the claim as ``"invalid"``. A malformed record raises before anything is
+    written: ``TypeError`` for a wrong type (a ``str`` or ``bool`` measurement, ``extra``
+    that is not plain JSON), ``ValueError`` for a wrong value (empty text, an unknown key
+    in ``holds_if``, a negative tolerance). Training-derived measurements should declare
+    looser tolerances (``rel_tol``, ``abs_tol``) for regression runs on other CPUs.
     """
-    if not claim.strip() or not paper.strip():
-        raise ValueError("a claim needs its text and the paper it comes from")
+    text = check_str("claim", claim).strip()
+    paper = check_str("paper", paper).strip()
     values = _check_measured(measured)
+    status = evaluate(holds_if, values)
+    bad = non_finite(values)
     result = Claim(
-        claim=claim.strip(),
-        paper=paper.strip(),
+        claim=text,
+        paper=paper,
         measured=values,
         holds_if=holds_if,
-        held=evaluate(holds_if, values),
+        status=status,
+        reason=f"not a finite number: {', '.join(bad)}" if bad else "",
         notebook=os.environ.get(NOTEBOOK_ENV),
-        note=note,
-        extra=dict(extra or {}),
+        note=check_str("note", note, allow_empty=True),
+        extra=_check_extra(extra),
+        abs_tol=check_number("abs_tol", abs_tol, minimum=0.0),
+        rel_tol=check_number("rel_tol", rel_tol, minimum=0.0),
     )
     path = os.environ.get(CLAIMS_FILE_ENV)
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(result.to_dict(), allow_nan=True) + "\n")
+        append_line(path, result.to_dict())
     _display(result)
     return result
 
 
 def load_claims(path: str | Path) -> list[Claim]:
     """Read a claims JSON-lines file; a missing file means no claims."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [Claim.from_dict(json.loads(line)) for line in lines if line.strip()]
+    return [Claim.from_dict(data) for data in read_lines(path)]
