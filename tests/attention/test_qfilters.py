@@ -135,7 +135,7 @@ def test_bad_inputs_raise_clear_errors(llama, texts):
         calibrate_qfilters(llama, texts, progress=False)
     with pytest.raises(TypeError, match="batches"):
         calibrate_qfilters(llama, "one text", progress=False)
-    with pytest.raises(TypeError, match=r"`batches`\[1\]"):
+    with pytest.raises(TypeError, match=r"`batches\[1\]`"):
         calibrate_qfilters(llama, [batches[0], batches[1].float()], progress=False)
     with pytest.raises(ValueError, match="n_samples"):
         calibrate_qfilters(llama, batches, n_samples=0, progress=False)

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+
+from toolkit._checks import check_choice, check_int, check_nonempty, describe
 
 __all__ = ["QKCapture", "attention_modules", "capture_qk"]
 
@@ -87,6 +89,7 @@ class QKCapture:
         return self.num_heads // self.num_kv_heads
 
     def _check_layer(self, layer: int) -> None:
+        check_int("layer", layer)
         if layer not in self.queries:
             raise ValueError(f"`layer`={layer!r} was not captured; captured layers: {self.layers}")
 
@@ -95,9 +98,8 @@ class QKCapture:
         tokens over the batch (padding dropped); ``which`` is ``"q"`` (``H`` heads) or ``"k"``
         (``H_kv`` heads), ``post_rope`` picks the kernel inputs or the projection outputs."""
         self._check_layer(layer)
-        if which not in ("q", "k"):
-            raise ValueError(f"`which` must be 'q' or 'k', got {which!r}")
-        if post_rope:
+        check_choice("which", which, ("q", "k"))
+        if _check_bool("post_rope", post_rope):
             source = self.queries if which == "q" else self.keys
         else:
             source = self.queries_pre if which == "q" else self.keys_pre
@@ -113,6 +115,7 @@ class QKCapture:
         self._check_layer(layer)
         mask = self.attention_mask.to(query_positions.device)
         length = mask.shape[1]
+        _check_positions_tensor(query_positions, length)
         key_positions = torch.arange(length, device=query_positions.device)
         offset = query_positions[:, None] - key_positions[None, :]  # (c, T): i − j
         rule = torch.ones_like(offset, dtype=torch.bool)
@@ -128,8 +131,7 @@ class QKCapture:
         from the queries allowed to attend to it; 0 for padded keys. Softmax rows are computed
         ``chunk_size`` queries at a time."""
         self._check_layer(layer)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"`chunk_size` must be a positive int, got {chunk_size!r}")
+        check_int("chunk_size", chunk_size, minimum=1)
         q, k = self.queries[layer], self.keys[layer]
         batch, _, length, dim = q.shape
         groups = q.view(
@@ -320,29 +322,128 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
-def _check_inputs(input_ids, attention_mask, layers) -> tuple[torch.Tensor, set[int] | None]:
-    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
-        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids)
-        raise ValueError(f"`input_ids` must be a (B, T) tensor, got {shape}")
+def _check_bool(name: str, value: object) -> bool:
+    """``value`` is ``True`` or ``False`` (not 0/1, not None)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be True or False, got {describe(value)}")
+    return value
+
+
+def _check_model(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch nn.Module, got {describe(model)}")
+    return model
+
+
+def _vocab_size(model: nn.Module) -> int | None:
+    """Rows of ``model``'s input embedding (or its config's ``vocab_size``); None if unknown."""
+    embeddings = getattr(model, "get_input_embeddings", lambda: None)()
+    rows = getattr(embeddings, "num_embeddings", None)
+    return rows if rows is not None else getattr(getattr(model, "config", None), "vocab_size", None)
+
+
+def _first(where: torch.Tensor) -> tuple[int, ...]:
+    """Index of the first True entry of ``where``."""
+    return tuple(int(i) for i in where.nonzero()[0])
+
+
+def _check_input_ids(
+    name: str, input_ids: object, model: nn.Module, new_tokens: int = 0
+) -> torch.Tensor:
+    """A non-empty ``(B, T)`` integer tensor of ids in ``model``'s vocabulary, with ``T`` plus
+    ``new_tokens`` (to be generated) within its ``max_position_embeddings``."""
+    if not isinstance(input_ids, torch.Tensor):
+        raise TypeError(f"`{name}` must be a (B, T) tensor of token ids, got {describe(input_ids)}")
+    if input_ids.dim() != 2:
+        raise ValueError(f"`{name}` must be a (B, T) tensor, got shape {tuple(input_ids.shape)}")
+    if input_ids.is_floating_point() or input_ids.is_complex() or input_ids.dtype == torch.bool:
+        raise TypeError(f"`{name}` must hold integer token ids, got dtype {input_ids.dtype}")
+    if input_ids.numel() == 0:
+        raise ValueError(
+            f"`{name}` is empty (shape {tuple(input_ids.shape)}): give at least one token"
+        )
+    vocab = _vocab_size(model)
+    if vocab is not None:
+        outside = (input_ids < 0) | (input_ids >= vocab)
+        if outside.any():
+            row, column = _first(outside)
+            raise ValueError(
+                f"`{name}`[{row}, {column}] = {int(input_ids[row, column])} is not a token id "
+                f"of the model (vocabulary of {vocab}); encode with the model's tokenizer"
+            )
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    length = input_ids.shape[1]
+    if isinstance(limit, int) and length + new_tokens > limit:
+        generated = f" plus {new_tokens} to generate" if new_tokens else ""
+        raise ValueError(
+            f"`{name}` has {length} tokens{generated}, more than the {limit} positions the "
+            "model handles (max_position_embeddings); shorten it"
+        )
+    return input_ids
+
+
+def _check_attention_mask(
+    attention_mask: object, input_ids: torch.Tensor, name: str = "attention_mask"
+) -> torch.Tensor:
+    """``(B, T)`` bool mask of 0/1 entries, at least one real token per row (None: all real)."""
     if attention_mask is None:
-        attention_mask = torch.ones_like(input_ids, dtype=torch.bool)
-    if not isinstance(attention_mask, torch.Tensor) or attention_mask.shape != input_ids.shape:
-        shape = getattr(attention_mask, "shape", type(attention_mask))
+        return torch.ones_like(input_ids, dtype=torch.bool)
+    if not isinstance(attention_mask, torch.Tensor):
+        raise TypeError(f"`{name}` must be a tensor, got {describe(attention_mask)}")
+    if attention_mask.shape != input_ids.shape:
         raise ValueError(
-            f"`attention_mask` must have the shape of input_ids {tuple(input_ids.shape)}, got "
-            f"{tuple(shape) if isinstance(shape, torch.Size) else shape}"
+            f"`{name}` must have the shape of the input ids {tuple(input_ids.shape)}, got "
+            f"{tuple(attention_mask.shape)}"
         )
+    not_binary = (attention_mask != 0) & (attention_mask != 1)
+    if not_binary.any():
+        row, column = _first(not_binary)
+        raise ValueError(
+            f"`{name}`[{row}, {column}] = {attention_mask[row, column].item()}: a mask holds "
+            "1 on real tokens and 0 on padding"
+        )
+    attention_mask = attention_mask.bool()
+    no_token = ~attention_mask.any(dim=1)
+    if no_token.any():
+        raise ValueError(f"`{name}` row {_first(no_token)[0]} is all padding (zeros); drop it")
+    return attention_mask
+
+
+def _check_layers(layers: object) -> set[int] | None:
     if layers is None:
-        return attention_mask.bool(), None
-    if (
-        isinstance(layers, int)
-        or not layers
-        or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in layers)
-    ):
-        raise ValueError(
-            f"`layers` must be a non-empty sequence of non-negative ints, got {layers!r}"
+        return None
+    if isinstance(layers, str | bytes) or not isinstance(layers, Iterable):
+        raise TypeError(f"`layers` must be a sequence of layer indices, got {describe(layers)}")
+    layers = list(check_nonempty("layers", list(layers)))
+    for i, layer in enumerate(layers):
+        check_int(f"layers[{i}]", layer, minimum=0)
+    if len(set(layers)) != len(layers):
+        raise ValueError(f"`layers` lists a layer twice: {layers}")
+    return {int(layer) for layer in layers}
+
+
+def _check_store_device(store_device: object) -> None:
+    if store_device is None:
+        return
+    if not isinstance(store_device, str | torch.device):
+        raise TypeError(
+            f"`store_device` must be None, a str or a torch.device, got {describe(store_device)}"
         )
-    return attention_mask.bool(), set(layers)
+    try:
+        torch.empty(0, device=store_device)
+    except (RuntimeError, AssertionError) as error:
+        raise ValueError(f"`store_device`={store_device!r} is not usable here: {error}") from None
+
+
+def _check_positions_tensor(positions: object, length: int) -> None:
+    if not isinstance(positions, torch.Tensor) or positions.dim() != 1:
+        raise TypeError(
+            f"`query_positions` must be a 1-D integer tensor, got {describe(positions)}"
+        )
+    if positions.is_floating_point() or positions.dtype == torch.bool:
+        raise TypeError(f"`query_positions` must be integer, got dtype {positions.dtype}")
+    if positions.numel() and not 0 <= int(positions.min()) <= int(positions.max()) < length:
+        raise ValueError(f"`query_positions` must lie in [0, {length}), got {positions.tolist()}")
 
 
 def _one(values: dict[int, object], what: str):
@@ -371,8 +472,18 @@ def capture_qk(
     accelerator as soon as it is recorded. The model runs in eval mode under ``no_grad`` and is
     left exactly as it was — hooks removed, attention lookup restored, training flags and
     ``config._attn_implementation`` untouched — even if the forward raises.
+
+    Refused before the forward (``TypeError``/``ValueError`` naming the argument): empty or
+    non-integer ``input_ids``, ids outside the model's vocabulary, more tokens than its
+    ``max_position_embeddings``, an ``attention_mask`` that is not 0/1 or has a row of padding
+    only, repeated or negative ``layers``.
     """
-    attention_mask, keep = _check_inputs(input_ids, attention_mask, layers)
+    _check_model(model)
+    _check_input_ids("input_ids", input_ids, model)
+    attention_mask = _check_attention_mask(attention_mask, input_ids)
+    keep = _check_layers(layers)
+    _check_bool("pre_rope", pre_rope)
+    _check_store_device(store_device)
     targets = attention_modules(model)
     if not targets:
         raise ValueError(

@@ -44,10 +44,13 @@ and so need RoPE attention with a ``q_proj``.
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
@@ -55,7 +58,13 @@ from transformers import DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 from transformers.models.llama.modeling_llama import rotate_half
 
-from toolkit.attention.capture import attention_modules
+from toolkit._checks import check_int, check_number, describe
+from toolkit.attention.capture import (
+    _check_bool,
+    _check_input_ids,
+    _check_model,
+    attention_modules,
+)
 from toolkit.attention.scorers import Scorer, make_scorer
 
 __all__ = [
@@ -140,12 +149,31 @@ def select_entries(
 ) -> torch.Tensor:
     """Indices ``(B, H_kv, n_keep)``, ascending, of the top ``n_keep`` of ``scores`` per head,
     the last ``window`` entries and those where ``pinned`` (bool, like ``scores``) always
-    among them."""
-    scores = scores.float().clone()
-    if window:
-        scores[..., -window:] = float("inf")
+    among them. ``scores`` must not hold NaN, and the forced entries must fit in ``n_keep``."""
+    if not isinstance(scores, torch.Tensor) or scores.dim() == 0:
+        raise TypeError(f"`scores` must be a (..., L) tensor, got {describe(scores)}")
+    n_keep = check_int("n_keep", n_keep, minimum=1, maximum=scores.shape[-1])
+    window = check_int("window", window, minimum=0, maximum=n_keep)
+    if scores.isnan().any():
+        index = tuple(scores.isnan().nonzero()[0].tolist())
+        raise ValueError(f"`scores` hold NaN (first at index {index}): every entry needs a score")
+    forced = torch.zeros_like(scores, dtype=torch.bool)
     if pinned is not None:
-        scores = scores.masked_fill(pinned, float("inf"))
+        if not isinstance(pinned, torch.Tensor) or pinned.dtype != torch.bool:
+            raise TypeError(f"`pinned` must be a bool tensor, got {describe(pinned)}")
+        if pinned.shape != scores.shape:
+            raise ValueError(
+                f"`pinned` has shape {tuple(pinned.shape)}, `scores` {tuple(scores.shape)}"
+            )
+        forced |= pinned
+    if window:
+        forced[..., -window:] = True
+    if int(forced.sum(dim=-1).max()) > n_keep:
+        raise ValueError(
+            f"`window`={window} and `pinned` force {int(forced.sum(dim=-1).max())} entries into "
+            f"the {n_keep} kept"
+        )
+    scores = scores.float().masked_fill(forced, float("inf"))
     return scores.topk(n_keep, dim=-1).indices.sort(dim=-1).values
 
 
@@ -180,13 +208,15 @@ def _cache_attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
     return modules
 
 
-def _reject_padding(module, args, kwargs) -> None:
-    mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
-    if isinstance(mask, torch.Tensor) and mask.ndim == 2 and not bool(mask.all()):
-        raise ValueError(
-            "`attention_mask` contains padding (zeros): KV compression supports batches of "
-            "equal-length sequences only; generate them one by one or without padding"
-        )
+def _check_keep(keep: object) -> tuple[int, ...]:
+    """``keep`` as ascending token positions: ints ≥ 0, each listed once."""
+    if isinstance(keep, str | bytes) or not isinstance(keep, Iterable):
+        raise TypeError(f"`keep` must be an iterable of token positions, got {describe(keep)}")
+    keep = tuple(check_int(f"keep[{i}]", p, minimum=0) for i, p in enumerate(keep))
+    repeated = sorted(p for p, n in Counter(keep).items() if n > 1)
+    if repeated:
+        raise ValueError(f"`keep` lists positions {repeated} more than once")
+    return tuple(sorted(keep))
 
 
 class _CacheCompressor:
@@ -195,15 +225,10 @@ class _CacheCompressor:
     def __init__(self, scorer: Scorer | str, window: int, keep: Iterable[int]):
         scorer = make_scorer(scorer) if isinstance(scorer, str) else scorer
         if not isinstance(scorer, Scorer):
-            raise TypeError(f"`scorer` must be a Scorer or a scorer name, got {type(scorer)}")
-        if isinstance(window, bool) or not isinstance(window, int) or window < 0:
-            raise ValueError(f"`window` must be an int ≥ 0, got {window!r}")
-        keep = tuple(keep)
-        if any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in keep):
-            raise ValueError(f"`keep` must hold token positions (ints ≥ 0), got {keep!r}")
+            raise TypeError(f"`scorer` must be a Scorer or a scorer name, got {describe(scorer)}")
         self.scorer = scorer
-        self.window = window
-        self.keep = tuple(sorted(set(keep)))
+        self.window = check_int("window", window, minimum=0)
+        self.keep = _check_keep(keep)
 
     def _check_room(self, n_keep: int, what: str) -> None:
         """``window`` plus ``keep`` must fit in the ``n_keep`` entries kept of ``what``."""
@@ -213,17 +238,39 @@ class _CacheCompressor:
                 f"the {n_keep} entries kept of {what}; lower `window` or `ratio`, or keep fewer"
             )
 
-    def _n_keep(self, layer: DynamicLayer, query_length: int) -> int | None:
+    def _target(self, layer: DynamicLayer, query_length: int) -> int | None:
         """Entries ``layer`` should keep after a forward over ``query_length`` tokens, or
         ``None`` to leave it as it is."""
         raise NotImplementedError
+
+    def _check_prompt(self, length: int) -> None:
+        """Raise if a prompt of ``length`` tokens into an empty cache cannot be compressed."""
+
+    def _check_forward(self, model, args, kwargs) -> None:
+        """Refuse, before the model writes to its cache, an empty input, padding, and a prompt
+        this compressor cannot compress."""
+        inputs = inspect.signature(model.forward).bind_partial(*args, **kwargs).arguments
+        tokens = inputs.get("input_ids")
+        tokens = inputs.get("inputs_embeds") if tokens is None else tokens
+        if isinstance(tokens, torch.Tensor) and tokens.ndim >= 2 and tokens.shape[1] == 0:
+            raise ValueError("`input_ids` is empty: the prompt needs at least one token")
+        mask = inputs.get("attention_mask")
+        if isinstance(mask, torch.Tensor) and mask.ndim == 2 and not bool(mask.all()):
+            raise ValueError(
+                "`attention_mask` contains padding (zeros): KV compression supports batches of "
+                "equal-length sequences only; generate them one by one or without padding"
+            )
+        cache = inputs.get("cache", inputs.get("past_key_values"))
+        prefill = cache is None or cache.get_seq_length() == 0
+        if isinstance(tokens, torch.Tensor) and prefill and inputs.get("use_cache") is not False:
+            self._check_prompt(tokens.shape[1])
 
     @contextmanager
     def apply(self, model: torch.nn.Module) -> Iterator[_CacheCompressor]:
         """Compress ``model``'s cache inside the ``with`` block; hooks removed on exit."""
         modules = _cache_attention_modules(model)
         self.scorer.check(model)
-        handles = [model.register_forward_pre_hook(_reject_padding, with_kwargs=True)]
+        handles = [model.register_forward_pre_hook(self._check_forward, with_kwargs=True)]
         try:
             for module in modules:
                 handles.append(module.register_forward_hook(self._hook, with_kwargs=True))
@@ -244,7 +291,7 @@ class _CacheCompressor:
                 f"of the `cache` is a {type(layer).__name__}"
             )
         hidden_states = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
-        n_keep = self._n_keep(layer, hidden_states.shape[1])
+        n_keep = self._target(layer, hidden_states.shape[1])
         if n_keep is None:
             return
         keys, values = layer.keys, layer.values  # (B, H_kv, L, D)
@@ -282,31 +329,52 @@ class KVCompressor(_CacheCompressor):
     ``window`` among them. Later forwards (decoding, continuations) are left alone.
 
     ``ratio`` is the fraction removed, in ``[0, 1)``: 0.5 is ×2 compression, 0.875 is ×8, and 0
-    keeps everything (generations identical to no compression). Positions in ``keep`` are kept
-    too, within the same ``n_keep``.
+    keeps everything (generations identical to no compression). ``n_keep`` is computed exactly,
+    with ``ratio`` read as the decimal it prints as (0.9 is 9/10, not the nearest binary
+    fraction). Positions in ``keep`` are kept too, within the same ``n_keep``; they must lie in
+    the prompt. A prompt that cannot be compressed is refused before the forward writes to the
+    cache (see :meth:`n_keep`).
     """
 
     def __init__(
         self, scorer: Scorer | str, ratio: float, *, window: int = 8, keep: Iterable[int] = ()
     ):
         super().__init__(scorer, window, keep)
-        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio < 1:
-            raise ValueError(f"`ratio` must be a number in [0, 1), got {ratio!r}")
-        self.ratio = float(ratio)
+        self.ratio = check_number("ratio", ratio)
+        if not 0 <= self.ratio < 1:
+            raise ValueError(f"`ratio` must be in [0, 1) (the fraction removed), got {ratio!r}")
+        self._kept = 1 - Fraction(repr(self.ratio))
 
-    def _n_keep(self, layer, query_length):
+    def n_keep(self, length: int) -> int:
+        """``n_keep = ⌊L·(1 − ratio)⌋`` entries kept per KV head of an ``L = length``-token
+        prompt. Raises ``ValueError`` when that keeps nothing, when ``keep`` names a position
+        past the prompt, or when ``window`` and ``keep`` do not fit in ``n_keep``."""
+        length = check_int("length", length, minimum=1)
+        n_keep = math.floor(length * self._kept)
+        if n_keep < 1:
+            raise ValueError(
+                f"`ratio`={self.ratio} keeps no entry of a {length}-token prompt; lower it"
+            )
+        beyond = [p for p in self.keep if p >= length]
+        if beyond:
+            raise ValueError(
+                f"`keep` positions {beyond} lie past the {length}-token prompt (positions 0 to "
+                f"{length - 1})"
+            )
+        self._check_room(n_keep, f"a {length}-token prompt at ratio {self.ratio}")
+        return n_keep
+
+    def _check_prompt(self, length):
+        if length > 1:
+            self.n_keep(length)
+
+    def _target(self, layer, query_length):
         if isinstance(layer, CompressedLayer) or query_length < 2:
             return None
         length = layer.keys.shape[-2]
         if length != query_length:  # the cache held entries before this forward
             return None
-        n_keep = int(length * (1 - self.ratio))
-        if n_keep < 1:
-            raise ValueError(
-                f"`ratio`={self.ratio} keeps no entry of a {length}-token prompt; lower it"
-            )
-        self._check_room(n_keep, f"a {length}-token prompt at ratio {self.ratio}")
-        return n_keep
+        return self.n_keep(length)
 
     def __repr__(self) -> str:
         keep = f", keep={self.keep}" if self.keep else ""
@@ -325,12 +393,12 @@ class StreamingKVCompressor(_CacheCompressor):
         self, scorer: Scorer | str, budget: int, *, window: int = 8, keep: Iterable[int] = ()
     ):
         super().__init__(scorer, window, keep)
-        if isinstance(budget, bool) or not isinstance(budget, int) or budget <= window:
-            raise ValueError(f"`budget` must be an int > window = {window}, got {budget!r}")
-        self.budget = budget
+        self.budget = check_int("budget", budget, minimum=1)
+        if self.budget <= self.window:
+            raise ValueError(f"`budget`={budget} must exceed `window`={window}")
         self._check_room(budget, f"the `budget` of {budget}")
 
-    def _n_keep(self, layer, query_length):
+    def _target(self, layer, query_length):
         return self.budget if layer.keys.shape[-2] > self.budget else None
 
     def __repr__(self) -> str:
@@ -390,15 +458,19 @@ def continuation_perplexity(
     ``token_by_token`` (default: only for a :class:`StreamingKVCompressor`, whose budget must
     be enforced at every step).
     """
-    if not isinstance(input_ids, torch.Tensor) or input_ids.ndim != 2:
-        raise ValueError("`input_ids` must be a (B, T) tensor")
+    _check_input_ids("input_ids", input_ids, _check_model(model))
     total = input_ids.shape[1]
-    if isinstance(prefix_len, bool) or not isinstance(prefix_len, int):
-        raise TypeError(f"`prefix_len` must be an int, got {type(prefix_len).__name__}")
+    prefix_len = check_int("prefix_len", prefix_len)
     if not 1 <= prefix_len < total:
         raise ValueError(f"`prefix_len` must be in [1, {total}), got {prefix_len}")
+    if compressor is not None and not isinstance(compressor, _CacheCompressor):
+        raise TypeError(
+            "`compressor` must be None, a KVCompressor or a StreamingKVCompressor, got "
+            f"{describe(compressor)}"
+        )
     if token_by_token is None:
         token_by_token = isinstance(compressor, StreamingKVCompressor)
+    _check_bool("token_by_token", token_by_token)
     input_ids = input_ids.to(model.device)
     cache = DynamicCache(config=model.config)
     with compressor.apply(model) if compressor is not None else nullcontext():

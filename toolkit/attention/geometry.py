@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import torch
 from scipy.stats import spearmanr
 
-from toolkit.attention.capture import QKCapture
+from toolkit._checks import check_choice, check_int, check_nonempty, describe
+from toolkit.attention.capture import QKCapture, _check_bool
 from toolkit.attention.scorers import KNormScorer, QFiltersScorer, Scorer
 
 __all__ = [
@@ -47,18 +48,26 @@ def dominant_direction(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     ``(heads, N, D)``: ``(svd_sign · V_{:,1}, Σ)`` shaped ``(heads, D)`` and
     ``(heads, min(N, D))``, float32. ``svd_sign = +1`` when at least half of ``U_{:,1}`` is
     positive, else ``−1``, so most rows project positively on the returned direction."""
-    if rows.dim() != 3 or rows.shape[1] == 0:
-        raise ValueError(f"`rows` must be (heads, N, D) with N ≥ 1, got {tuple(rows.shape)}")
+    if not isinstance(rows, torch.Tensor) or not rows.is_floating_point():
+        raise TypeError(f"`rows` must be a floating-point tensor, got {describe(rows)}")
+    if rows.dim() != 3 or 0 in rows.shape:
+        raise ValueError(
+            f"`rows` must be (heads, N, D) with no empty axis, got {tuple(rows.shape)}"
+        )
+    broken = ~torch.isfinite(rows).all(dim=-1)  # (heads, N)
+    if broken.any():
+        head, row = broken.nonzero()[0].tolist()
+        raise ValueError(f"`rows` of head {head} hold NaN or inf (row {row})")
     u, sigma, vh = torch.linalg.svd(rows.float(), full_matrices=False)
     positive = (u[:, :, 0] > 0).sum(dim=-1)
     svd_sign = torch.where(2 * positive >= rows.shape[1], 1.0, -1.0)  # (heads,)
     return svd_sign[:, None] * vh[:, 0], sigma
 
 
-def _which(which: str) -> str:
-    if which not in ("q", "k"):
-        raise ValueError(f"`which` must be 'q' or 'k', got {which!r}")
-    return which
+def _check_capture(capture: object) -> QKCapture:
+    if not isinstance(capture, QKCapture):
+        raise TypeError(f"`capture` must be a QKCapture (from capture_qk), got {describe(capture)}")
+    return capture
 
 
 @dataclass
@@ -78,7 +87,9 @@ class Spectra:
 def singular_spectra(capture: QKCapture, which: str = "q", post_rope: bool = True) -> Spectra:
     """Normalized singular values of each head's ``(B·T, D)`` query (``"q"``) or key (``"k"``)
     matrix, padding excluded (see :class:`Spectra` for the normalization)."""
-    which = _which(which)
+    _check_capture(capture)
+    check_choice("which", which, ("q", "k"))
+    _check_bool("post_rope", post_rope)
     values, shares = [], []
     for layer in capture.layers:
         sigma = torch.linalg.svdvals(capture.rows(layer, which, post_rope))  # (heads, min(N, D))
@@ -112,6 +123,8 @@ class DominantDirections:
 def dominant_directions(capture: QKCapture, post_rope: bool = True) -> DominantDirections:
     """Sign-fixed dominant query directions per head and the one-sidedness of queries and keys
     along them (see :class:`DominantDirections`)."""
+    _check_capture(capture)
+    _check_bool("post_rope", post_rope)
     directions, majority, opposite, alignment = [], [], [], []
     for layer in capture.layers:
         queries = capture.rows(layer, "q", post_rope)  # (H, N, D)
@@ -158,6 +171,8 @@ def projection_attention_correlation(
     """How well Q-Filters ``filters`` (a :class:`~toolkit.attention.qfilters.QFilters` or an
     ``(n_layers, H_kv, D)`` tensor, indexed by model layer) rank the keys of ``capture`` by the
     attention they really receive; the real keys of the whole batch are ranked together."""
+    _check_capture(capture)
+    check_int("chunk_size", chunk_size, minimum=1)
     qfilter, knorm = QFiltersScorer(filters), KNormScorer()
     qfilter_rho, knorm_rho = [], []
     for layer in capture.layers:
@@ -175,6 +190,9 @@ def key_scores(capture: QKCapture, scorer: Scorer) -> torch.Tensor:
     """``scorer``'s scores of every captured layer's keys, ``(n_layers, B, H_kv, T)`` in the order
     of ``capture.layers``: what a prefill compressor ranks (the prompt's post-RoPE keys and
     values, and its queries for scorers that need them)."""
+    _check_capture(capture)
+    if not isinstance(scorer, Scorer):
+        raise TypeError(f"`scorer` must be a Scorer, got {describe(scorer)}")
     return torch.stack(
         [
             scorer.score(
@@ -195,10 +213,19 @@ def rank_fractions(scores: torch.Tensor, positions: Sequence[int]) -> torch.Tens
     prefill compressor at factor ``c`` (``ratio = 1 − 1/c``) keeps an entry outside its recent
     window only if its fraction is below ``1/c``. Returns ``(..., len(positions))``.
     """
-    positions = list(positions)
+    if not isinstance(scores, torch.Tensor) or scores.dim() == 0:
+        raise TypeError(f"`scores` must be a (..., T) tensor, got {describe(scores)}")
+    if scores.shape[-1] == 0:
+        raise ValueError(f"`scores` have no entry (shape {tuple(scores.shape)})")
+    if scores.isnan().any():
+        raise ValueError("`scores` hold NaN: a rank among them is undefined")
+    if isinstance(positions, str | bytes) or not isinstance(positions, Sequence):
+        raise TypeError(f"`positions` must be a sequence of indices, got {describe(positions)}")
     length = scores.shape[-1]
-    if not positions or any(not 0 <= p < length for p in positions):
-        raise ValueError(f"`positions` must be a non-empty list of indices below {length}")
+    positions = [
+        check_int(f"positions[{i}]", p, minimum=0, maximum=length - 1)
+        for i, p in enumerate(check_nonempty("positions", positions))
+    ]
     chosen = scores[..., positions]
     higher = (scores.unsqueeze(-2) > chosen.unsqueeze(-1)).sum(-1)
     return higher.float() / length

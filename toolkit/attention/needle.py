@@ -28,6 +28,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
+from toolkit._checks import check_int, check_nonempty, check_probability, check_str, describe
+from toolkit.attention.capture import _check_bool, _check_input_ids, _check_model
 from toolkit.data.retrieval import NeedleExample
 
 
@@ -40,6 +42,12 @@ class NeedleRecord:
     generated: str
     correct: bool
 
+    def __post_init__(self):
+        check_probability("depth", self.depth)
+        check_str("expected", self.expected)
+        check_str("generated", self.generated, allow_empty=True)
+        _check_bool("correct", self.correct)
+
 
 @dataclass(frozen=True)
 class NeedleResult:
@@ -48,19 +56,35 @@ class NeedleResult:
     accuracy: float
     records: tuple[NeedleRecord, ...]
 
+    def __post_init__(self):
+        check_probability("accuracy", self.accuracy)
+        if not isinstance(self.records, tuple):
+            raise TypeError(f"`records` must be a tuple, got {describe(self.records)}")
+        for i, record in enumerate(self.records):
+            if not isinstance(record, NeedleRecord):
+                raise TypeError(f"`records[{i}]` must be a NeedleRecord, got {describe(record)}")
+
 
 def answers(generated: str, expected: str) -> bool:
-    """Whether ``generated`` starts (after whitespace) with ``expected`` as a whole word."""
-    text = generated.lstrip()
+    """Whether ``generated`` starts (after whitespace) with ``expected`` as a whole word;
+    ``expected`` must not be blank (every continuation would start with it)."""
+    check_str("expected", expected)
+    text = check_str("generated", generated, allow_empty=True).lstrip()
     return text.startswith(expected) and not text[len(expected) : len(expected) + 1].isalnum()
 
 
 def _check_examples(examples: Sequence[NeedleExample]) -> None:
-    if isinstance(examples, NeedleExample) or not examples:
-        raise ValueError("examples must be a non-empty list of NeedleExample")
+    if isinstance(examples, NeedleExample | str) or not isinstance(examples, Sequence):
+        raise TypeError(f"examples must be a list of NeedleExample, got {describe(examples)}")
+    check_nonempty("examples", examples)
     for i, example in enumerate(examples):
         if not isinstance(example, NeedleExample):
-            raise TypeError(f"examples[{i}] must be a NeedleExample, got {type(example).__name__}")
+            raise TypeError(f"examples[{i}] must be a NeedleExample, got {describe(example)}")
+
+
+def _check_tokenizer(tokenizer: object) -> None:
+    if not callable(tokenizer) or not hasattr(tokenizer, "decode"):
+        raise TypeError(f"`tokenizer` must be a Hugging Face tokenizer, got {describe(tokenizer)}")
 
 
 def _max_new_tokens(tokenizer: PreTrainedTokenizerBase, example: NeedleExample) -> int:
@@ -84,21 +108,31 @@ def needle_accuracy(
     that example's forward passes; ``compress_context`` picks the protocol (module
     docstring). ``max_new_tokens`` defaults to the answer's token
     count (after a space) plus one.
+
+    Every prompt is encoded and checked before any decoding: one that encodes to no token, or
+    whose tokens plus ``max_new_tokens`` exceed the model's ``max_position_embeddings``, is
+    refused naming its index in ``examples``.
     """
+    _check_model(model)
+    _check_tokenizer(tokenizer)
     _check_examples(examples)
-    if max_new_tokens is not None and (
-        isinstance(max_new_tokens, bool)
-        or not isinstance(max_new_tokens, int)
-        or max_new_tokens < 1
-    ):
-        raise ValueError(
-            f"max_new_tokens must be None or a positive integer, got {max_new_tokens!r}"
-        )
+    if max_new_tokens is not None:
+        check_int("max_new_tokens", max_new_tokens, minimum=1)
+    if context is not None and not callable(context):
+        raise TypeError(f"`context` must be None or a callable, got {describe(context)}")
+    _check_bool("compress_context", compress_context)
     enter = context or (lambda _example: contextlib.nullcontext())
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    records = []
-    for example in tqdm(examples, desc="needle", leave=False):
+    encodings = []
+    for i, example in enumerate(examples):
         encoded = tokenizer(example.prompt, return_tensors="pt", return_offsets_mapping=True)
+        n_new = max_new_tokens or _max_new_tokens(tokenizer, example)
+        _check_input_ids(f"examples[{i}].prompt", encoded["input_ids"], model, n_new)
+        encodings.append((encoded, n_new))
+    records = []
+    for example, (encoded, n_new) in zip(
+        tqdm(examples, desc="needle", leave=False), encodings, strict=True
+    ):
         ids = encoded["input_ids"].to(model.device)
         kwargs = {}
         with enter(example):
@@ -107,7 +141,7 @@ def needle_accuracy(
             output = model.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
-                max_new_tokens=max_new_tokens or _max_new_tokens(tokenizer, example),
+                max_new_tokens=n_new,
                 do_sample=False,
                 pad_token_id=pad,
                 **kwargs,
@@ -125,9 +159,17 @@ def needle_accuracy(
 def answer_positions(tokenizer: PreTrainedTokenizerBase, example: NeedleExample) -> list[int]:
     """Token positions, in ``example.prompt`` as ``tokenizer`` encodes it, of the needle's
     answer where the haystack states it: every token overlapping ``example.answer_span``."""
+    _check_tokenizer(tokenizer)
+    if not isinstance(example, NeedleExample):
+        raise TypeError(f"`example` must be a NeedleExample, got {describe(example)}")
     start, end = example.answer_span
     offsets = tokenizer(example.prompt, return_offsets_mapping=True)["offset_mapping"]
-    return [i for i, (a, b) in enumerate(offsets) if a < end and b > start]
+    positions = [i for i, (a, b) in enumerate(offsets) if a < end and b > start]
+    if not positions:
+        raise ValueError(
+            f"no token of `example.prompt` covers its answer span {example.answer_span}"
+        )
+    return positions
 
 
 def _prefill(model, ids, offsets, example: NeedleExample) -> DynamicCache:
@@ -144,9 +186,9 @@ def accuracy_by_depth(result: NeedleResult, bins: int | None = None) -> dict[flo
     """Accuracy per needle depth: per distinct depth (``bins=None``), or per equal-width bin
     of [0, 1] keyed by the bin's centre (empty bins left out). Keys are sorted."""
     if not isinstance(result, NeedleResult):
-        raise TypeError(f"result must be a NeedleResult, got {type(result).__name__}")
-    if bins is not None and (isinstance(bins, bool) or not isinstance(bins, int) or bins < 1):
-        raise ValueError(f"bins must be None or a positive integer, got {bins!r}")
+        raise TypeError(f"result must be a NeedleResult, got {describe(result)}")
+    if bins is not None:
+        check_int("bins", bins, minimum=1)
     groups: dict[float, list[bool]] = {}
     for record in result.records:
         if bins is None:

@@ -38,13 +38,22 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from toolkit.attention.capture import capture_qk
+from toolkit._checks import check_int, check_str, describe
+from toolkit.attention.capture import (
+    _check_attention_mask,
+    _check_bool,
+    _check_input_ids,
+    _check_model,
+    capture_qk,
+)
 from toolkit.attention.geometry import dominant_direction
+from toolkit.attention.scorers import check_filters
 
 __all__ = ["QFilters", "calibrate_qfilters", "model_fingerprint", "qfilters_dir"]
 
 TENSOR_FILE = "qfilters.safetensors"
 META_FILE = "qfilters.json"
+SEED_MAX = 2**63 - 1  # torch.Generator.manual_seed's range
 FINGERPRINT = ("model_type", "n_layers", "num_heads", "num_kv_heads", "head_dim")
 
 
@@ -73,7 +82,8 @@ class QFilters:
     head, with the fingerprint of the model they belong to and how they were calibrated.
 
     ``n_samples``: query rows per head the SVD used; ``n_tokens``: real tokens seen;
-    ``seed``: the sampling seed.
+    ``seed``: the sampling seed. Every field is checked on construction and again before
+    :meth:`save` writes anything, so NaN or mismatched filters never reach a file.
     """
 
     filters: torch.Tensor
@@ -89,6 +99,11 @@ class QFilters:
     def __post_init__(self):
         if not isinstance(self.filters, torch.Tensor) or self.filters.dtype != torch.float32:
             raise TypeError(f"`filters` must be a float32 tensor, got {_describe(self.filters)}")
+        check_str("model_type", self.model_type)
+        for name in ("n_layers", "num_heads", "num_kv_heads", "head_dim", "n_samples"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("n_tokens", self.n_tokens, minimum=self.n_samples)
+        check_int("seed", self.seed, minimum=0, maximum=SEED_MAX)
         expected = (self.n_layers, self.num_kv_heads, self.head_dim)
         if tuple(self.filters.shape) != expected:
             raise ValueError(
@@ -100,6 +115,7 @@ class QFilters:
                 f"`filters` fingerprint has num_heads={self.num_heads}, not a multiple of "
                 f"num_kv_heads={self.num_kv_heads}"
             )
+        check_filters(self.filters)
 
     def fingerprint(self) -> dict[str, object]:
         """The model fields these filters were calibrated for (see :func:`model_fingerprint`)."""
@@ -117,29 +133,43 @@ class QFilters:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``qfilters.safetensors`` + ``qfilters.json`` into ``directory`` (created if
-        needed), each through a temporary file and an atomic rename; returns the directory."""
-        directory = Path(directory)
+        needed), each through a temporary file and an atomic rename; returns the directory.
+        The fields are checked first; on any failure the files already there stay as they were
+        and no temporary file is left behind."""
+        self.__post_init__()
+        directory = _check_directory(directory)
         directory.mkdir(parents=True, exist_ok=True)
         tensor_tmp = _temporary(directory, TENSOR_FILE)
-        save_file({"filters": self.filters.contiguous().cpu()}, str(tensor_tmp))
-        meta = {name: getattr(self, name) for name in self._meta_fields()}
-        meta["sha256"] = _sha256(tensor_tmp)
         meta_tmp = _temporary(directory, META_FILE)
-        meta_tmp.write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(tensor_tmp, directory / TENSOR_FILE)
-        os.replace(meta_tmp, directory / META_FILE)
+        try:
+            save_file({"filters": self.filters.contiguous().cpu()}, str(tensor_tmp))
+            meta = {name: getattr(self, name) for name in self._meta_fields()}
+            meta["sha256"] = _sha256(tensor_tmp)
+            meta_tmp.write_text(json.dumps(meta, indent=2) + "\n")
+            os.replace(tensor_tmp, directory / TENSOR_FILE)
+            os.replace(meta_tmp, directory / META_FILE)
+        finally:
+            tensor_tmp.unlink(missing_ok=True)
+            meta_tmp.unlink(missing_ok=True)
         return directory
 
     @classmethod
     def load(cls, directory: str | os.PathLike, model: nn.Module | None = None) -> QFilters:
         """Read filters saved by :meth:`save`, verifying the tensor file against its recorded
         checksum and shape; with ``model``, also that its fingerprint matches."""
-        directory = Path(directory)
+        directory = _check_directory(directory)
         tensor_path, meta_path = directory / TENSOR_FILE, directory / META_FILE
         for path in (tensor_path, meta_path):
             if not path.is_file():
                 raise FileNotFoundError(f"no Q-Filters in {directory}: {path.name} is missing")
-        meta = json.loads(meta_path.read_text())
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(
+                f"`filters` metadata {meta_path} is not JSON ({error}); re-save them"
+            ) from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"`filters` metadata {meta_path} is not a JSON object; re-save them")
         missing = [name for name in (*cls._meta_fields(), "sha256") if name not in meta]
         if missing:
             raise ValueError(f"`filters` metadata {meta_path} lacks {missing}; re-save them")
@@ -167,6 +197,13 @@ def _describe(value) -> str:
     return type(value).__name__
 
 
+def _check_directory(directory: object) -> Path:
+    """A directory path given as a non-blank str or an ``os.PathLike``."""
+    if not isinstance(directory, str | os.PathLike):
+        raise TypeError(f"`directory` must be a str or a path, got {describe(directory)}")
+    return Path(check_str("directory", directory) if isinstance(directory, str) else directory)
+
+
 def _temporary(directory: Path, name: str) -> Path:
     handle, path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     os.close(handle)
@@ -179,57 +216,54 @@ def _sha256(path: Path) -> str:
 
 def _tokenized(
     texts: list[str], tokenizer: PreTrainedTokenizerBase, batch_size: int, max_length: int
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Right-padded ``(input_ids, attention_mask)`` batches of ``texts``."""
+) -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
+    """Right-padded ``(name, input_ids, attention_mask)`` batches of ``texts``."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for start in range(0, len(texts), batch_size):
-        rows = tokenizer(texts[start : start + batch_size], truncation=True, max_length=max_length)
-        rows = rows["input_ids"]
+        stop = min(start + batch_size, len(texts))
+        rows = tokenizer(texts[start:stop], truncation=True, max_length=max_length)["input_ids"]
         length = max(len(row) for row in rows)
         ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), length), dtype=torch.long)
         for i, row in enumerate(rows):
             ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
             mask[i, : len(row)] = 1
-        yield ids, mask
+        yield f"batches[{start}:{stop}] (tokenized)", ids, mask
 
 
-def _as_batch(item, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One calibration batch: a ``(T,)`` / ``(B, T)`` id tensor or a mapping with
+def _as_batch(item, index: int) -> tuple[str, torch.Tensor, torch.Tensor | None]:
+    """One calibration batch, named: a ``(T,)`` / ``(B, T)`` id tensor or a mapping with
     ``input_ids`` (and optionally ``attention_mask``), such as a tokenizer's output."""
+    name = f"batches[{index}]"
     if isinstance(item, Mapping):
         if "input_ids" not in item:
-            raise ValueError(f"`batches`[{index}] is a mapping without 'input_ids'")
+            raise ValueError(f"`{name}` is a mapping without 'input_ids'")
         ids, mask = item["input_ids"], item.get("attention_mask")
     else:
         ids, mask = item, None
-    if not isinstance(ids, torch.Tensor) or ids.dim() not in (1, 2) or ids.is_floating_point():
-        raise TypeError(
-            f"`batches`[{index}] must be an integer (T,) or (B, T) tensor of input ids, got "
-            f"{_describe(ids)}"
-        )
-    if ids.dim() == 1:
+    if isinstance(ids, torch.Tensor) and ids.dim() == 1:
         ids = ids[None]
-        mask = None if mask is None else mask[None]
-    return ids, mask
+        mask = mask[None] if isinstance(mask, torch.Tensor) and mask.dim() == 1 else mask
+    return name, ids, mask
 
 
 def _batches(batches, tokenizer, batch_size: int, max_length: int) -> tuple[Iterable, int | None]:
-    if isinstance(batches, str):
-        raise TypeError("`batches` must be a list of texts or an iterable of id tensors, not a str")
-    if isinstance(batches, list | tuple) and batches and all(isinstance(t, str) for t in batches):
+    if isinstance(batches, str | bytes) or not isinstance(batches, Iterable):
+        raise TypeError(
+            "`batches` must be a list of texts or an iterable of id tensors, got "
+            f"{describe(batches)}"
+        )
+    if isinstance(batches, list | tuple) and any(isinstance(t, str) for t in batches):
+        for i, text in enumerate(batches):
+            check_str(f"batches[{i}]", text)
         if tokenizer is None:
             raise ValueError("`tokenizer` is required when `batches` is a list of texts")
+        if not callable(tokenizer):
+            raise TypeError(f"`tokenizer` must be a tokenizer, got {describe(tokenizer)}")
         total = -(-len(batches) // batch_size)
         return _tokenized(list(batches), tokenizer, batch_size, max_length), total
     total = len(batches) if hasattr(batches, "__len__") else None
     return (_as_batch(item, i) for i, item in enumerate(batches)), total
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}")
-    return value
 
 
 @torch.no_grad()
@@ -252,20 +286,22 @@ def calibrate_qfilters(
     head are sampled uniformly (seeded by ``seed``) from all real tokens; a progress bar runs
     over the batches unless ``progress=False``.
     """
-    n_samples = _positive_int(n_samples, "n_samples")
-    batch_size = _positive_int(batch_size, "batch_size")
-    max_length = _positive_int(max_length, "max_length")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"`seed` must be an int, got {seed!r}")
-    fingerprint = model_fingerprint(model)
+    fingerprint = model_fingerprint(_check_model(model))
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    max_length = check_int("max_length", max_length, minimum=1)
+    seed = check_int("seed", seed, minimum=0, maximum=SEED_MAX)
+    _check_bool("progress", progress)
     stream, total = _batches(batches, tokenizer, batch_size, max_length)
     generator = torch.Generator().manual_seed(seed)
     kept: dict[int, torch.Tensor] = {}  # layer → (H, n ≤ n_samples, D) sampled queries
     priority = torch.empty(0)  # (n,) random priorities of the kept rows
     n_tokens = 0
-    for input_ids, attention_mask in tqdm(
+    for name, input_ids, attention_mask in tqdm(
         stream, total=total, desc="Q-Filters calibration", disable=not progress
     ):
+        _check_input_ids(name, input_ids, model)
+        attention_mask = _check_attention_mask(attention_mask, input_ids, f"{name} mask")
         capture = capture_qk(model, input_ids, attention_mask, pre_rope=False, store_device="cpu")
         _check_layout(capture, fingerprint)
         drawn = torch.rand(int(capture.attention_mask.sum()), generator=generator)

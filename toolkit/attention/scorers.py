@@ -26,6 +26,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from toolkit._checks import check_choice, check_int, check_str, describe
+
 __all__ = [
     "KNormScorer",
     "QFiltersScorer",
@@ -34,6 +36,7 @@ __all__ = [
     "Scorer",
     "SnapKVScorer",
     "StreamingLLMScorer",
+    "check_filters",
     "make_scorer",
 ]
 
@@ -70,12 +73,29 @@ class Scorer:
         return f"{type(self).__name__}({fields})"
 
 
-def _positive_int(value: int, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be ≥ {minimum}, got {value}")
-    return value
+def check_filters(filters: object) -> torch.Tensor:
+    """Q-Filters as a finite floating ``(n_layers, H_kv, D)`` tensor with no empty axis; a
+    NaN or infinite entry is refused naming the layer and KV head of its filter."""
+    if not isinstance(filters, torch.Tensor):
+        raise TypeError(
+            "`filters` must be an (n_layers, H_kv, D) tensor or have a `.filters` tensor, "
+            f"got {describe(filters)}"
+        )
+    if not filters.is_floating_point():
+        raise TypeError(f"`filters` must be a floating-point tensor, got dtype {filters.dtype}")
+    if filters.ndim != 3 or 0 in filters.shape:
+        raise ValueError(
+            f"`filters` must have shape (n_layers, H_kv, D) with no empty axis, got "
+            f"{tuple(filters.shape)}"
+        )
+    broken = ~torch.isfinite(filters).all(dim=-1)  # (n_layers, H_kv)
+    if broken.any():
+        layer, head = broken.nonzero()[0].tolist()
+        raise ValueError(
+            f"`filters`[{layer}, {head}] (layer {layer}, KV head {head}) holds NaN or inf; "
+            "recalibrate the Q-Filters"
+        )
+    return filters
 
 
 class QFiltersScorer(Scorer):
@@ -86,18 +106,7 @@ class QFiltersScorer(Scorer):
     """
 
     def __init__(self, filters):
-        filters = getattr(filters, "filters", filters)
-        if not isinstance(filters, torch.Tensor):
-            raise TypeError(
-                "`filters` must be an (n_layers, H_kv, D) tensor or have a `.filters` tensor, "
-                f"got {type(filters).__name__}"
-            )
-        if filters.ndim != 3 or not filters.is_floating_point():
-            raise ValueError(
-                f"`filters` must be a float tensor of shape (n_layers, H_kv, D), got "
-                f"{tuple(filters.shape)} {filters.dtype}"
-            )
-        self.filters = filters.detach()
+        self.filters = check_filters(getattr(filters, "filters", filters)).detach()
 
     def check(self, model: torch.nn.Module) -> None:
         """``filters`` must match the model's (layers, KV heads, head dim)."""
@@ -115,10 +124,13 @@ class QFiltersScorer(Scorer):
 
     def score(self, keys, values, queries, layer_idx):
         n_layers, n_kv, dim = self.filters.shape
-        if layer_idx >= n_layers or keys.shape[1] != n_kv or keys.shape[-1] != dim:
+        check_int("layer_idx", layer_idx)
+        if not isinstance(keys, torch.Tensor) or keys.dim() != 4:
+            raise TypeError(f"`keys` must be a (B, H_kv, L, D) tensor, got {describe(keys)}")
+        if not 0 <= layer_idx < n_layers or keys.shape[1] != n_kv or keys.shape[-1] != dim:
             raise ValueError(
-                f"`filters` of shape {tuple(self.filters.shape)} do not fit layer {layer_idx} "
-                f"keys of shape {tuple(keys.shape)} (B, H_kv, L, D)"
+                f"`filters` of shape {tuple(self.filters.shape)} do not fit `layer_idx`="
+                f"{layer_idx} keys of shape {tuple(keys.shape)} (B, H_kv, L, D)"
             )
         f = self.filters[layer_idx].to(device=keys.device, dtype=torch.float32)  # (H_kv, D)
         return -torch.einsum("bhld,hd->bhl", keys.float(), f)
@@ -139,7 +151,7 @@ class StreamingLLMScorer(Scorer):
     """
 
     def __init__(self, n_sinks: int = 4):
-        self.n_sinks = _positive_int(n_sinks, "n_sinks", minimum=0)
+        self.n_sinks = check_int("n_sinks", n_sinks, minimum=0)
 
     def score(self, keys, values, queries, layer_idx):
         batch, n_kv, length, _ = keys.shape
@@ -161,9 +173,9 @@ class SnapKVScorer(Scorer):
     needs_queries = True
 
     def __init__(self, window: int = 32, kernel_size: int = 5):
-        self.window = _positive_int(window, "window")
-        self.kernel_size = _positive_int(kernel_size, "kernel_size")
-        if kernel_size % 2 == 0:
+        self.window = check_int("window", window, minimum=1)
+        self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)
+        if self.kernel_size % 2 == 0:
             raise ValueError(f"`kernel_size` must be odd to keep the length, got {kernel_size}")
 
     def score(self, keys, values, queries, layer_idx):
@@ -189,10 +201,11 @@ class SnapKVScorer(Scorer):
 
 
 class RandomScorer(Scorer):
-    """Uniform random scores, seeded by ``(seed, layer_idx)``: reproducible across runs."""
+    """Uniform random scores, seeded by ``(seed, layer_idx)``: reproducible across runs.
+    ``seed`` is in ``[0, 2³² − 1]``."""
 
     def __init__(self, seed: int = 0):
-        self.seed = _positive_int(seed, "seed", minimum=0)
+        self.seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
 
     def score(self, keys, values, queries, layer_idx):
         generator = torch.Generator().manual_seed(self.seed * 100_003 + layer_idx)
@@ -211,6 +224,5 @@ SCORERS: dict[str, type[Scorer]] = {
 
 def make_scorer(name: str, **kwargs) -> Scorer:
     """The scorer called ``name`` (one of :data:`SCORERS`) built with ``kwargs``."""
-    if name not in SCORERS:
-        raise ValueError(f"unknown scorer `name`={name!r}; choose one of {sorted(SCORERS)}")
+    check_choice("name", check_str("name", name), sorted(SCORERS))
     return SCORERS[name](**kwargs)
