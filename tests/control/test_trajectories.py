@@ -113,5 +113,5 @@ def test_make_trajectory_is_deterministic_and_rejects_unknown_names():
     headings = _seeded("circle").heading
     assert headings.shape == (N,) and headings.std() > 0.5
     assert make_trajectory("circle", N).heading == 0.0
-    with pytest.raises(ValueError, match="unknown trajectory"):
+    with pytest.raises(ValueError, match="trajectory must be one of"):
         make_trajectory("star", N)

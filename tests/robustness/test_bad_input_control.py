@@ -9,6 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from toolkit.control.baselines import CascadedPID, GeometricController
+from toolkit.control.internal_model import InternalModel, dyn_err, predict_next
 from toolkit.control.quadrotor import (
     TRAIN_RANGES,
     MassStep,
@@ -18,6 +20,7 @@ from toolkit.control.quadrotor import (
     nominal_params,
     sample_params,
 )
+from toolkit.control.trajectories import Circle, Hover, Polynomial, Zigzag, make_trajectory
 
 FAST = settings(max_examples=20, deadline=None)
 NON_FINITE = st.sampled_from([math.nan, math.inf, -math.inf])
@@ -175,3 +178,162 @@ def test_divergence_says_which_quantity_of_which_env(payload):
     assert reasons[2] == "‖p‖ = 150 m > 100 m"
     _, info = env.step(env.hover_action())
     assert info["diverged_reason"] == {} and not info["diverged"].any()
+
+
+# ---------------------------------------------------------------------- trajectories
+
+
+@FAST
+@given(
+    make=st.sampled_from(
+        [
+            lambda v: Circle(radius=v),
+            lambda v: Circle(period=v),
+            lambda v: Zigzag(period=v),
+            lambda v: Zigzag(amplitude=v),
+            lambda v: Polynomial(2, segment_time=v),
+            lambda v: Polynomial(2, duration=v),
+        ]
+    ),
+    value=NON_POSITIVE,
+)
+def test_trajectory_sizes_and_periods_must_be_positive(make, value):
+    with pytest.raises(ValueError, match="radius|period|amplitude|segment_time|duration"):
+        make(value)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: Circle(radius="0.5"), TypeError, "radius"),
+        (lambda: Hover(height=math.nan), ValueError, "height"),
+        (lambda: Circle(yaw=math.inf), ValueError, "yaw"),
+        (lambda: Circle(heading=torch.tensor([0.0, math.nan])), ValueError, r"heading\[1\]"),
+        (lambda: Zigzag(speed=-1.0), ValueError, "speed"),
+        (lambda: Zigzag(harmonics=0), ValueError, "harmonics"),
+        (lambda: Zigzag(harmonics=2.5), TypeError, "harmonics"),
+        (lambda: Polynomial(0), ValueError, "num_envs"),
+        (lambda: Polynomial(2, extent=(1.0, 1.0)), ValueError, "extent"),
+        (lambda: Polynomial(2, extent=(1.0, -1.0, 1.0)), ValueError, r"extent\[1\]"),
+        (lambda: Polynomial(2, max_speed=math.nan), ValueError, "max_speed"),
+        (lambda: Polynomial(2, max_accel=-2.0), ValueError, "max_accel"),
+        (lambda: make_trajectory("star", 2), ValueError, "trajectory"),
+        (lambda: make_trajectory(None, 2), TypeError, "trajectory"),
+        (lambda: make_trajectory("circle", 2.0), TypeError, "num_envs"),
+        (lambda: make_trajectory("circle", 2, device="cuda:99"), ValueError, "device"),
+        (lambda: make_trajectory("circle", 2, radius=-1.0), ValueError, "radius"),
+    ],
+)
+def test_trajectory_constructors_reject(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+@FAST
+@given(bad=NON_FINITE, index=st.integers(0, 2), name=st.sampled_from(["hover", "circle", "zigzag"]))
+def test_trajectory_times_must_be_finite(bad, index, name):
+    t = torch.zeros(3)
+    t[index] = bad
+    with pytest.raises(ValueError, match=rf"t\[{index}\] must be finite"):
+        make_trajectory(name, 3)(t)
+
+
+def test_polynomial_wants_one_time_per_env():
+    traj = Polynomial(3, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"t must hold one time per env, \(3,\)"):
+        traj(torch.zeros(2))
+    with pytest.raises(TypeError, match="t must be"):
+        traj("soon")
+
+
+# ---------------------------------------------------------------------- internal model
+
+
+@FAST
+@given(value=NON_POSITIVE, name=st.sampled_from(["mass", "max_thrust", "dt"]))
+def test_internal_model_beliefs_must_be_positive(value, name):
+    kwargs = {"mass": 0.5, "max_thrust": 15.0, name: value}
+    with pytest.raises(ValueError, match=name):
+        InternalModel(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: InternalModel(torch.tensor([0.5, -0.1]), 15.0), ValueError, r"mass\[1\]"),
+        (lambda: InternalModel(0.5, torch.tensor([1, 2])), TypeError, "max_thrust"),
+        (lambda: InternalModel(0.5, 15.0, (6.0, 6.0)), ValueError, "max_rate"),
+        (lambda: InternalModel(0.5, 15.0, gravity=math.nan), ValueError, "gravity"),
+        (lambda: InternalModel.from_params("nominal"), TypeError, "params"),
+        (lambda: InternalModel.from_env(None), TypeError, "env"),
+        (lambda: InternalModel(0.5, 15.0).command(torch.zeros(2, 3)), ValueError, "action"),
+        (
+            lambda: predict_next(*[torch.zeros(2, 3)] * 3, torch.ones(2), torch.zeros(2, 3), 1.0),
+            ValueError,
+            "q must be",
+        ),
+        (lambda: dyn_err({"p": torch.zeros(1, 3)}, {}), ValueError, "measured_next has no 'v'"),
+    ],
+)
+def test_internal_model_rejects(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+# ---------------------------------------------------------------------- baselines
+
+
+@FAST
+@given(
+    value=st.one_of(st.floats(max_value=-1e-9, allow_infinity=False), NON_FINITE),
+    name=st.sampled_from(["kp", "ki", "kd", "k_att", "max_integral"]),
+)
+def test_pid_gains_must_be_finite_and_non_negative(value, name):
+    with pytest.raises(ValueError, match=name):
+        CascadedPID(**{name: value})
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: CascadedPID(k_att=(8.0, math.nan, 4.0)), ValueError, r"k_att\[1\]"),
+        (lambda: CascadedPID(kp="16"), TypeError, "kp"),
+        (lambda: CascadedPID(max_tilt=0.0), ValueError, "max_tilt"),
+        (lambda: CascadedPID(max_tilt=2.0), ValueError, "max_tilt"),
+        (lambda: CascadedPID(min_vertical_accel=0.0), ValueError, "min_vertical_accel"),
+        (lambda: CascadedPID(dt=-0.02), ValueError, "dt"),
+        (lambda: CascadedPID(mass=-0.5), ValueError, "mass"),
+        (lambda: CascadedPID(max_thrust=math.inf), ValueError, "max_thrust"),
+        (lambda: CascadedPID(params="train"), TypeError, "params"),
+        (lambda: GeometricController(k_x=-1.0), ValueError, "k_x"),
+        (lambda: GeometricController(k_v=math.nan), ValueError, "k_v"),
+        (lambda: GeometricController(k_R=(1.0, 2.0)), ValueError, "k_R"),
+        (lambda: GeometricController(max_rate=(6.0, 6.0, 0.0)), ValueError, r"max_rate\[2\]"),
+        (lambda: GeometricController(gravity=-9.81), ValueError, "gravity"),
+    ],
+)
+def test_controller_constructors_reject(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+STATE = {"p": torch.zeros(2, 3), "v": torch.zeros(2, 3), "q": torch.tensor([[1.0, 0, 0, 0]] * 2)}
+REF = Circle()(torch.zeros(2))
+
+
+@pytest.mark.parametrize("controller", [CascadedPID, GeometricController])
+@pytest.mark.parametrize(
+    ("state", "ref", "error", "match"),
+    [
+        ({"p": torch.zeros(2, 3)}, REF, ValueError, "state has no 'v'"),
+        ({**STATE, "q": torch.zeros(2, 3)}, REF, ValueError, r"state\['q'\]"),
+        ({**STATE, "p": [0.0, 0.0, 0.0]}, REF, TypeError, r"state\['p'\]"),
+        (STATE, {"p": torch.zeros(2, 3)}, ValueError, "ref has no 'v'"),
+        (STATE, {**REF, "p": torch.zeros(3, 3)}, ValueError, r"ref\['p'\]"),
+        (STATE, {**REF, "yaw": 0.0}, TypeError, r"ref\['yaw'\]"),
+        (STATE, {**REF, "yaw": torch.zeros(3)}, ValueError, r"ref\['yaw'\]"),
+    ],
+)
+def test_controllers_check_state_and_reference(controller, state, ref, error, match):
+    with pytest.raises(error, match=match):
+        controller().act(state, ref)

@@ -50,6 +50,10 @@ which need the measured acceleration, are left to ``e_R``), then
 reference, ``Ω_d = 0``. Here ``k_x``, ``k_v`` are given per unit of believed mass (1/s², 1/s),
 i.e. Lee's gains are ``m̂·k_x`` [N/m] and ``m̂·k_v`` [N·s/m], so one set of defaults serves
 every mass.
+
+Gains, limits and beliefs are checked when a controller is built (finite; gains ≥ 0, masses,
+thrusts, rates and ``dt`` > 0), and ``act`` checks that ``state`` and ``ref`` hold the keys
+above with matching shapes: ``TypeError``/``ValueError`` naming the argument or key.
 """
 
 from __future__ import annotations
@@ -59,8 +63,17 @@ import math
 import torch
 from torch import Tensor
 
-from toolkit.control.internal_model import quat_mul, rotation_matrix
-from toolkit.control.quadrotor import DT_CONTROL, GRAVITY, MAX_RATE, QuadParams, nominal_params
+from toolkit._checks import check_number, describe
+from toolkit.control.internal_model import _check_width, _field, quat_mul, rotation_matrix
+from toolkit.control.quadrotor import (
+    DT_CONTROL,
+    GRAVITY,
+    MAX_RATE,
+    QuadParams,
+    _check_values,
+    _check_vector,
+    nominal_params,
+)
 
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
@@ -74,12 +87,37 @@ class _CTBRController:
     def __init__(self, params, mass, max_thrust, max_rate, gravity):
         if params is None:
             params = nominal_params()
-        self.mass = torch.as_tensor(params.mass if mass is None else mass)
-        self.max_thrust = torch.as_tensor(
-            params.max_thrust(gravity) if max_thrust is None else max_thrust
+        if not isinstance(params, QuadParams):
+            raise TypeError(f"params must be QuadParams or None, got {describe(params)}")
+        self.gravity = check_number("gravity", gravity, minimum=0.0)
+        mass = params.mass if mass is None else _check_values("mass", mass)
+        self.mass = torch.as_tensor(mass)
+        if max_thrust is None:
+            max_thrust = params.max_thrust(self.gravity)
+        self.max_thrust = torch.as_tensor(_check_values("max_thrust", max_thrust))
+        self.max_rate = torch.tensor(
+            _check_vector("max_rate", max_rate, 3, minimum=0.0, strict_min=True)
         )
-        self.max_rate = torch.as_tensor(max_rate)
-        self.gravity = gravity
+
+    @staticmethod
+    def _inputs(state, ref, ref_keys=("p", "v", "a")) -> None:
+        """``state`` holds p, v (N, 3) and q (N, 4); ``ref`` holds ``ref_keys`` (N, 3) and yaw
+        (N,)."""
+        batch = _check_width("state['p']", _field(state, "p"), 3).shape[:-1]
+        expected = [("state", state, "v", 3), ("state", state, "q", 4)]
+        expected += [("ref", ref, key, 3) for key in ref_keys]
+        for name, source, key, size in expected:
+            value = _check_width(f"{name}[{key!r}]", _field(source, key, name), size)
+            if value.shape[:-1] != batch:
+                raise ValueError(
+                    f"{name}[{key!r}] has shape {tuple(value.shape)}, but state['p'] has "
+                    f"{tuple(batch)} rows"
+                )
+        yaw = _field(ref, "yaw", "ref")
+        if not isinstance(yaw, Tensor):
+            raise TypeError(f"ref['yaw'] must be a tensor, got {describe(yaw)}")
+        if yaw.shape != batch:
+            raise ValueError(f"ref['yaw'] must be of shape {tuple(batch)}, got {tuple(yaw.shape)}")
 
     def _action(self, thrust: Tensor, rates: Tensor) -> Tensor:
         """Collective thrust (N,) [N] and body rates (N, 3) [rad/s] → clipped action (N, 4)."""
@@ -91,6 +129,13 @@ class _CTBRController:
 
     def _gravity_vector(self, like: Tensor) -> Tensor:
         return torch.tensor([0.0, 0.0, self.gravity], dtype=like.dtype, device=like.device)
+
+
+def _check_gain(name: str, value: object) -> float | tuple[float, float, float]:
+    """A gain ≥ 0: one number for all three axes, or one per axis."""
+    if isinstance(value, int | float):
+        return check_number(name, value, minimum=0.0)
+    return _check_vector(name, value, 3, minimum=0.0)
 
 
 def _gain(value, like: Tensor) -> Tensor:
@@ -124,11 +169,16 @@ class CascadedPID(_CTBRController):
         gravity: float = GRAVITY,
     ):
         super().__init__(params, mass, max_thrust, max_rate, gravity)
-        self.kp, self.ki, self.kd, self.k_att = kp, ki, kd, k_att
-        self.max_integral = max_integral
-        self.max_tilt = max_tilt
-        self.min_vertical_accel = min_vertical_accel
-        self.dt = dt
+        self.kp, self.ki = _check_gain("kp", kp), _check_gain("ki", ki)
+        self.kd, self.k_att = _check_gain("kd", kd), _check_gain("k_att", k_att)
+        self.max_integral = check_number("max_integral", max_integral, minimum=0.0)
+        self.max_tilt = check_number(
+            "max_tilt", max_tilt, minimum=0.0, strict_min=True, maximum=math.pi / 2
+        )
+        self.min_vertical_accel = check_number(
+            "min_vertical_accel", min_vertical_accel, minimum=0.0, strict_min=True
+        )
+        self.dt = check_number("dt", dt, minimum=0.0, strict_min=True)
         self.integral: Tensor | None = None
 
     def reset(self, mask: Tensor | None = None) -> None:
@@ -139,6 +189,7 @@ class CascadedPID(_CTBRController):
             self.integral = torch.where(mask.to(self.integral.device)[:, None], 0.0, self.integral)
 
     def act(self, state, ref) -> Tensor:
+        self._inputs(state, ref)
         p, v, q = state["p"], state["v"], state["q"]
         e_p, e_v = ref["p"] - p, ref["v"] - v
         if self.integral is None:
@@ -202,9 +253,12 @@ class GeometricController(_CTBRController):
         gravity: float = GRAVITY,
     ):
         super().__init__(params, mass, max_thrust, max_rate, gravity)
-        self.k_x, self.k_v, self.k_R = k_x, k_v, k_R
+        self.k_x = check_number("k_x", k_x, minimum=0.0)
+        self.k_v = check_number("k_v", k_v, minimum=0.0)
+        self.k_R = _check_gain("k_R", k_R)
 
     def act(self, state, ref) -> Tensor:
+        self._inputs(state, ref, ("p", "v", "a", "j") if "j" in ref else ("p", "v", "a"))
         p, v = state["p"], state["v"]
         rot = rotation_matrix(state["q"])
         mass = self.mass.to(p).reshape(-1, 1)

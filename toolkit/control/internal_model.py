@@ -31,18 +31,34 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
+from toolkit._checks import check_number, describe
 from toolkit.control.quadrotor import (
     DT_CONTROL,
     GRAVITY,
     MAX_RATE,
     QuadParams,
     QuadrotorEnv,
+    _check_values,
+    _check_vector,
     nominal_params,
 )
 
 
-def _field(state, name: str) -> Tensor:
-    return state[name] if isinstance(state, Mapping) else getattr(state, name)
+def _field(state, name: str, what: str = "state") -> Tensor:
+    """``state[name]`` of a dict or ``state.name`` of a ``QuadState``; ``ValueError`` if absent."""
+    value = state.get(name) if isinstance(state, Mapping) else getattr(state, name, None)
+    if value is None:
+        raise ValueError(f"{what} has no {name!r} (a dict or QuadState with p, v, q is expected)")
+    return value
+
+
+def _check_width(name: str, value: object, size: int) -> Tensor:
+    """A tensor whose last dimension is ``size``."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a tensor, got {describe(value)}")
+    if value.dim() == 0 or value.shape[-1] != size:
+        raise ValueError(f"{name} must be (N, {size}), got shape {tuple(value.shape)}")
+    return value
 
 
 def quat_mul(a: Tensor, b: Tensor) -> Tensor:
@@ -93,6 +109,8 @@ def predict_next(
     ``p``, ``v``: (N, 3) m, m/s; ``q``: (N, 4); ``thrust``: (N,) collective thrust N;
     ``rates``: (N, 3) body rates rad/s; ``mass``: believed mass kg, (N,) or a float.
     """
+    for name, value, size in (("p", p, 3), ("v", v, 3), ("q", q, 4), ("rates", rates, 3)):
+        _check_width(name, value, size)
     acc = body_z(q) * (thrust / mass)[..., None]
     acc[..., 2] -= gravity
     v_next = v + acc * dt
@@ -112,19 +130,15 @@ def quat_distance(q_a: Tensor, q_b: Tensor) -> Tensor:
 
 def dyn_err(measured_next, predicted) -> Tensor:
     """``[p − p̂′, v − v̂′, 1 − |⟨q, q̂′⟩|]``, (N, 7); arguments are dicts or ``QuadState``s."""
-    return torch.cat(
-        [
-            _field(measured_next, "p") - _field(predicted, "p"),
-            _field(measured_next, "v") - _field(predicted, "v"),
-            quat_distance(_field(measured_next, "q"), _field(predicted, "q")),
-        ],
-        dim=-1,
-    )
+    p, v, q = (_field(measured_next, key, "measured_next") for key in ("p", "v", "q"))
+    p_hat, v_hat, q_hat = (_field(predicted, key, "predicted") for key in ("p", "v", "q"))
+    return torch.cat([p - p_hat, v - v_hat, quat_distance(q, q_hat)], dim=-1)
 
 
 class InternalModel:
     """The predictor with the controller's beliefs: mass ``m̂`` [kg] and thrust limit
-    ``T̂_max`` [N], (N,) or floats; ``max_rate`` ω_max [rad/s] (3,); ``dt`` [s]."""
+    ``T̂_max`` [N], (N,) or floats; ``max_rate`` ω_max [rad/s] (3,); ``dt`` [s]. All must be
+    finite and positive (``gravity`` ≥ 0), else ``ValueError`` naming the argument."""
 
     def __init__(
         self,
@@ -135,11 +149,13 @@ class InternalModel:
         dt: float = DT_CONTROL,
         gravity: float = GRAVITY,
     ):
-        self.mass = mass
-        self.max_thrust = max_thrust
-        self.max_rate = torch.as_tensor(max_rate)
-        self.dt = dt
-        self.gravity = gravity
+        self.mass = _check_values("mass", mass)
+        self.max_thrust = _check_values("max_thrust", max_thrust)
+        self.max_rate = torch.tensor(
+            _check_vector("max_rate", max_rate, 3, minimum=0, strict_min=True)
+        )
+        self.dt = check_number("dt", dt, minimum=0.0, strict_min=True)
+        self.gravity = check_number("gravity", gravity, minimum=0.0)
 
     @classmethod
     def from_params(
@@ -151,19 +167,23 @@ class InternalModel:
         gravity: float = GRAVITY,
     ) -> InternalModel:
         """Believe ``params.mass`` and ``T_max = thrust_to_weight·m·g``."""
+        if not isinstance(params, QuadParams):
+            raise TypeError(f"params must be QuadParams, got {describe(params)}")
         return cls(params.mass, params.max_thrust(gravity), max_rate, dt=dt, gravity=gravity)
 
     @classmethod
     def from_env(cls, env: QuadrotorEnv, params: QuadParams | None = None) -> InternalModel:
         """The env's rate limits, ``dt`` and ``g``; beliefs from ``params``, by default
         ``nominal_params`` (what a controller knows when the env randomizes parameters)."""
+        if not isinstance(env, QuadrotorEnv):
+            raise TypeError(f"env must be a QuadrotorEnv, got {describe(env)}")
         if params is None:
             params = nominal_params(env.num_envs, device=env.device, dtype=env.dtype)
         return cls.from_params(params, env.max_rate, dt=env.dt_control, gravity=env.gravity)
 
     def command(self, action: Tensor) -> tuple[Tensor, Tensor]:
         """Normalized action (N, 4) → collective thrust (N,) [N] and body rates (N, 3) [rad/s]."""
-        action = torch.nan_to_num(action, nan=0.0).clamp(-1, 1)
+        action = torch.nan_to_num(_check_width("action", action, 4), nan=0.0).clamp(-1, 1)
         thrust = (action[..., 0] + 1) * 0.5 * self.max_thrust
         rates = action[..., 1:] * self.max_rate.to(action)
         return thrust, rates

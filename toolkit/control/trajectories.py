@@ -33,6 +33,10 @@ Shapes are written in a local frame (x forward, y lateral) and turned by a per-e
 ``make_trajectory(name, num_envs, generator=...)`` builds one by name; with a generator,
 ``circle`` and ``zigzag`` get a uniform random heading per env (without one, heading 0), and
 ``polynomial`` draws its knots from it (without one, from torch's global generator).
+
+Constructors check their numbers (``TypeError`` for a wrong type, ``ValueError`` naming the
+argument for a non-finite, zero or negative period, radius, …) and a call checks that ``t`` is
+finite (``Polynomial``: one time per env, (N,)).
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ import math
 
 import torch
 from torch import Tensor
+
+from toolkit._checks import check_choice, check_int, check_number, check_str, describe
+from toolkit.control.quadrotor import _check_device, _check_vector
 
 TRAJECTORIES = ("hover", "circle", "zigzag", "polynomial")
 
@@ -53,12 +60,12 @@ class Trajectory:
     """
 
     def __init__(self, height: float = 1.0, heading: Tensor | float = 0.0, yaw: float = 0.0):
-        self.height = height
-        self.heading = heading
-        self.yaw = yaw
+        self.height = check_number("height", height)
+        self.heading = _check_finite("heading", heading)
+        self.yaw = check_number("yaw", yaw)
 
     def __call__(self, t: Tensor) -> dict[str, Tensor]:
-        t = torch.as_tensor(t)
+        t = _check_finite("t", t)
         if not t.is_floating_point():
             t = t.to(torch.get_default_dtype())
         heading = torch.as_tensor(self.heading, dtype=t.dtype, device=t.device)
@@ -74,6 +81,24 @@ class Trajectory:
     def _local(self, t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Offset from the start point, velocity, acceleration, jerk, each (N, 3)."""
         raise NotImplementedError
+
+
+def _check_finite(name: str, value: object) -> Tensor | float:
+    """A real number, or a real tensor of finite entries (the error names the first bad one)."""
+    if not isinstance(value, Tensor):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return check_number(name, value)
+        try:
+            value = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{name} must be a number or a tensor, got {describe(value)}") from None
+    if value.dtype == torch.bool or value.is_complex():
+        raise TypeError(f"{name} must be real, got dtype {value.dtype}")
+    finite = torch.isfinite(value)
+    if not bool(finite.all()):
+        index = tuple((~finite).nonzero()[0].tolist())
+        raise ValueError(f"{name}{list(index) if index else ''} must be finite, got {value[index]}")
+    return value
 
 
 class Hover(Trajectory):
@@ -101,8 +126,8 @@ class Circle(Trajectory):
         yaw: float = 0.0,
     ):
         super().__init__(height, heading, yaw)
-        self.radius = radius
-        self.period = period
+        self.radius = check_number("radius", radius, minimum=0.0, strict_min=True)
+        self.period = check_number("period", period, minimum=0.0, strict_min=True)
 
     def _local(self, t):
         w, r = 2 * math.pi / self.period, self.radius
@@ -132,10 +157,10 @@ class Zigzag(Trajectory):
         yaw: float = 0.0,
     ):
         super().__init__(height, heading, yaw)
-        self.amplitude = amplitude
-        self.period = period
-        self.speed = speed
-        self.harmonics = harmonics
+        self.amplitude = check_number("amplitude", amplitude, minimum=0.0, strict_min=True)
+        self.period = check_number("period", period, minimum=0.0, strict_min=True)
+        self.speed = check_number("speed", speed, minimum=0.0)
+        self.harmonics = check_int("harmonics", harmonics, minimum=1)
 
     def _local(self, t):
         n = torch.arange(self.harmonics, dtype=t.dtype, device=t.device)
@@ -199,7 +224,13 @@ class Polynomial(Trajectory):
         device: str | torch.device = "cpu",
     ):
         super().__init__(height, yaw=yaw)
-        self.segment_time = segment_time
+        num_envs = check_int("num_envs", num_envs, minimum=1)
+        self.segment_time = check_number("segment_time", segment_time, minimum=0, strict_min=True)
+        duration = check_number("duration", duration, minimum=0.0, strict_min=True)
+        extent = _check_vector("extent", extent, 3, minimum=0.0)
+        max_speed = check_number("max_speed", max_speed, minimum=0.0)
+        max_accel = check_number("max_accel", max_accel, minimum=0.0)
+        device = _check_device(device)
         segments = max(1, math.ceil(duration / segment_time - 1e-9))
         kw = dict(generator=generator, device=device)
 
@@ -223,6 +254,11 @@ class Polynomial(Trajectory):
         return self.coefficients.shape[1] * self.segment_time
 
     def _local(self, t):
+        if t.shape != self.coefficients.shape[:1]:
+            raise ValueError(
+                f"t must hold one time per env, ({self.coefficients.shape[0]},), "
+                f"got shape {tuple(t.shape)}"
+            )
         coefficients = self.coefficients.to(t)
         segments = coefficients.shape[1]
         scaled = t / self.segment_time
@@ -254,8 +290,9 @@ def make_trajectory(
     """Trajectory ``name`` (one of ``TRAJECTORIES``) for ``num_envs`` envs; ``kwargs`` go to the
     constructor. With ``generator``, circle and zigzag headings are uniform in [0, 2π) per env;
     polynomial knots are drawn from it."""
-    if name not in TRAJECTORIES:
-        raise ValueError(f"unknown trajectory {name!r}; expected one of {TRAJECTORIES}")
+    check_choice("trajectory", check_str("trajectory", name), TRAJECTORIES)
+    num_envs = check_int("num_envs", num_envs, minimum=1)
+    device = _check_device(device)
     if name == "hover":
         return Hover(**kwargs)
     if name == "polynomial":
