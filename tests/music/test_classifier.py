@@ -70,7 +70,7 @@ def test_errors():
         TasteClassifier().fit(features, ["spicy"] * len(features))
     with pytest.raises(ValueError, match="not fitted"):
         TasteClassifier().predict(features)
-    with pytest.raises(ValueError, match="C must be positive"):
+    with pytest.raises(ValueError, match="C must be > 0"):
         TasteClassifier(C=0)
     model = TasteClassifier().fit(features, tastes)
     with pytest.raises(ValueError, match="not among the fitted"):

@@ -103,19 +103,29 @@ def test_loudness_is_rms_in_dbfs():
     ("audio", "sr", "match"),
     [
         (np.array([], dtype=np.float32), SR, "empty"),
-        (np.full(SR, np.nan), SR, "NaN or inf"),
-        (np.concatenate([sine(440), [np.inf]]), SR, "NaN or inf"),
+        (np.full(SR, np.nan), SR, "non-finite value nan at sample 0"),
+        (np.concatenate([sine(440), [np.inf]]), SR, "non-finite value inf at sample"),
         (np.zeros((2, SR)), SR, "1-D"),
         (sine(440), 0, "sample_rate"),
         (sine(440), -16000, "sample_rate"),
-        (sine(440), True, "sample_rate"),
         (sine(440)[:100], SR, "at least"),
         (np.zeros(SR, dtype=np.float32), SR, "silent"),
-        ((sine(440) * 32767).astype(np.int16), SR, "floating point"),
     ],
 )
 def test_bad_audio_raises(audio, sr, match):
     with pytest.raises(ValueError, match=match):
+        audio_features(audio, sr)
+
+
+@pytest.mark.parametrize(
+    ("audio", "sr", "match"),
+    [
+        (sine(440), True, "sample_rate"),
+        ((sine(440) * 32767).astype(np.int16), SR, "floating point"),
+    ],
+)
+def test_wrong_types_raise_type_error(audio, sr, match):
+    with pytest.raises(TypeError, match=match):
         audio_features(audio, sr)
 
 

@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from toolkit._checks import check_int, check_number, describe
 from toolkit.music.features import feature_matrix
 from toolkit.music.taste import TASTES
 
@@ -31,14 +32,16 @@ class TasteClassifier:
 
     Args:
         seed: ``random_state`` of the logistic regression (results are deterministic).
-        C: inverse L2 regularization strength.
+        C: inverse L2 regularization strength, a finite number > 0.
+
+    Raises:
+        TypeError: ``seed`` not an int or ``C`` not a number.
+        ValueError: a negative ``seed``, or ``C`` not positive and finite.
     """
 
     def __init__(self, seed: int = 0, C: float = 1.0) -> None:
-        if not C > 0:
-            raise ValueError(f"C must be positive, got {C}")
-        self.seed = seed
-        self.C = C
+        self.seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+        self.C = check_number("C", C, minimum=0.0, strict_min=True)
         self._model: Pipeline | None = None
 
     @property
@@ -52,7 +55,11 @@ class TasteClassifier:
     ) -> TasteClassifier:
         """Fit on one feature dict per piece and the taste each was written for.
 
+        A failed fit leaves an earlier fitted model as it was.
+
         Raises:
+            TypeError: ``tastes`` not a sequence of str, or malformed ``features`` (see
+                :func:`~toolkit.music.features.feature_matrix`).
             ValueError: lengths differ, an unknown taste, or fewer than two distinct tastes.
         """
         x, y = _checked(features, tastes)
@@ -108,9 +115,12 @@ class TasteClassifier:
 def _checked(
     features: Sequence[Mapping[str, float]], tastes: Sequence[str]
 ) -> tuple[np.ndarray, list[str]]:
-    if len(features) != len(tastes):
-        raise ValueError(f"{len(features)} feature dicts but {len(tastes)} tastes")
-    unknown = sorted({t for t in tastes if t not in TASTES})
-    if unknown:
-        raise ValueError(f"unknown taste(s) {unknown}; choose from {TASTES}")
-    return feature_matrix(features), list(tastes)
+    x = feature_matrix(features)
+    if isinstance(tastes, str) or not isinstance(tastes, Sequence):
+        raise TypeError(f"tastes must be a sequence of taste names, got {describe(tastes)}")
+    if len(x) != len(tastes):
+        raise ValueError(f"{len(x)} feature dicts but {len(tastes)} tastes")
+    for i, taste in enumerate(tastes):
+        if taste not in TASTES:
+            raise ValueError(f"unknown taste {taste!r} at tastes[{i}]; choose from {TASTES}")
+    return x, list(tastes)

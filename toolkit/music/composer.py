@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
+from toolkit._checks import check_choice, check_int, check_number, describe
 from toolkit.music.params import MusicParams
 
 VOICES = ("melody", "harmony", "bass")
@@ -57,6 +58,8 @@ ADDED_TONE_ODDS = (1.0, 0.7, 0.4)
 MELODY_SPAN = 12  # semitones either side of pitch_center
 VOICE_OFFSETS = {"harmony": -10, "bass": -20}  # register centres relative to pitch_center
 LOWEST_BASS = 28
+MAX_BARS = 256  # about ten minutes of common time at 100 BPM
+MAX_BEATS_PER_BAR = 16
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Piece:
 
     def voice(self, name: str) -> tuple[Note, ...]:
         """The notes of one voice (``"melody"``, ``"harmony"`` or ``"bass"``)."""
+        check_choice("voice", name, VOICES)
         return tuple(n for n in self.notes if n.voice == name)
 
     def to_pretty_midi(self) -> pretty_midi.PrettyMIDI:
@@ -129,7 +133,9 @@ class Piece:
         return path
 
     def piano_roll(self, fs: int = 20) -> np.ndarray:
-        """Velocity piano roll, shape ``(128, ceil(duration × fs))``; loudest note wins."""
+        """Velocity piano roll, shape ``(128, ceil(duration × fs))``; loudest note wins.
+        ``fs`` (frames per second) must be a positive finite number."""
+        fs = check_number("fs", fs, minimum=0.0, strict_min=True)
         frames = int(np.ceil(self.duration * fs))
         roll = np.zeros((128, frames), dtype=np.int16)
         for n in self.notes:
@@ -305,9 +311,22 @@ def compose(params: MusicParams, seed: int = 0, bars: int = 8, beats_per_bar: in
 
     Returns:
         The :class:`Piece`, notes sorted by start time.
+
+    Raises:
+        TypeError: ``params`` is not a ``MusicParams`` (map a taste profile first with
+            :func:`toolkit.music.mapping.params_from_taste`), or ``seed``, ``bars`` or
+            ``beats_per_bar`` is not an int.
+        ValueError: a negative ``seed``, ``bars`` outside [1, :data:`MAX_BARS`] or
+            ``beats_per_bar`` outside [1, :data:`MAX_BEATS_PER_BAR`].
     """
-    if bars < 1 or beats_per_bar < 1:
-        raise ValueError(f"bars and beats_per_bar must be ≥ 1, got {bars}, {beats_per_bar}")
+    if not isinstance(params, MusicParams):
+        raise TypeError(
+            f"params must be a MusicParams, got {describe(params)}; "
+            "map a taste profile with toolkit.music.mapping.params_from_taste"
+        )
+    seed = check_int("seed", seed, minimum=0)
+    bars = check_int("bars", bars, minimum=1, maximum=MAX_BARS)
+    beats_per_bar = check_int("beats_per_bar", beats_per_bar, minimum=1, maximum=MAX_BEATS_PER_BAR)
     rng = np.random.default_rng(seed)
     key = Key(int(rng.integers(12)), params.mode)
     degrees = _progression(key, bars, rng)

@@ -34,12 +34,16 @@ Feature scales (what a notebook plots):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import gaussian_filter1d, median_filter
 from scipy.signal import find_peaks, stft
+
+from toolkit._checks import check_number, describe
+from toolkit.music.synth import check_audio
 
 FEATURES = (
     "spectral_centroid",
@@ -84,9 +88,11 @@ def audio_features(audio: np.ndarray, sample_rate: int) -> dict[str, float]:
     """The eight :data:`FEATURES` of mono ``audio`` sampled at ``sample_rate`` Hz.
 
     Raises:
-        ValueError: ``sample_rate`` not a positive number; ``audio`` not 1-D, empty, not
-            floating point, containing NaN or inf, shorter than :data:`MIN_SECONDS` (or one analysis
-            frame), or silent (RMS below :data:`SILENCE_DBFS`).
+        TypeError: ``sample_rate`` not a number, or ``audio`` not floating point.
+        ValueError: ``sample_rate`` not positive and finite; ``audio`` not 1-D, empty,
+            containing NaN or inf (the message gives the sample index), shorter than
+            :data:`MIN_SECONDS` (or one analysis frame), or silent (RMS below
+            :data:`SILENCE_DBFS`).
     """
     x, sr = _validated(audio, sample_rate)
     loudness = 10.0 * math.log10(float(np.mean(x**2)) + 1e-300)
@@ -116,14 +122,24 @@ def feature_matrix(rows: Sequence[Mapping[str, float]]) -> np.ndarray:
     :data:`FEATURES` order. Extra keys are ignored.
 
     Raises:
+        TypeError: ``rows`` not a sequence, a row not a mapping, or a value not a number
+            (names the row and the feature).
         ValueError: no rows, a row missing a feature (names the row), or a non-finite value.
     """
+    if isinstance(rows, str | Mapping) or not isinstance(rows, Sequence):
+        raise TypeError(f"rows must be a sequence of feature dicts, got {describe(rows)}")
     if len(rows) == 0:
         raise ValueError("feature_matrix needs at least one feature dict")
     for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"feature dict {i} must be a mapping, got {describe(row)}")
         missing = [name for name in FEATURES if name not in row]
         if missing:
             raise ValueError(f"feature dict {i} is missing {missing}")
+        for name in FEATURES:
+            value = row[name]
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"feature dict {i} has a non-numeric {name}: {describe(value)}")
     matrix = np.array([[float(row[name]) for name in FEATURES] for row in rows])
     bad = np.argwhere(~np.isfinite(matrix))
     if bad.size:
@@ -141,27 +157,8 @@ def _sustain(x: np.ndarray, sr: float) -> float:
 
 
 def _validated(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
-    if (
-        isinstance(sample_rate, bool)
-        or not isinstance(sample_rate, int | float | np.integer | np.floating)
-        or not math.isfinite(sample_rate)
-        or sample_rate <= 0
-    ):
-        raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
-    x = np.asarray(audio)
-    if x.ndim != 1:
-        raise ValueError(f"audio must be mono and 1-D, got shape {x.shape}")
-    if x.size == 0:
-        raise ValueError("audio is empty")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(
-            f"audio must be floating point with full scale 1.0, got dtype {x.dtype} "
-            "(divide 16-bit PCM by 32768)"
-        )
-    x = x.astype(np.float64)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("audio contains NaN or inf")
-    sr = float(sample_rate)
+    sr = check_number("sample_rate", sample_rate, minimum=0.0, strict_min=True)
+    x = check_audio(audio)
     needed = max(_frame_length(sr), math.ceil(MIN_SECONDS * sr))
     if x.size < needed:
         raise ValueError(

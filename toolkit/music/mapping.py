@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from toolkit._checks import describe
 from toolkit.music.params import RANGES, MusicParams
 from toolkit.music.taste import TASTES, TasteProfile
 
@@ -95,7 +96,9 @@ def _as_profile(profile: TasteProfile | Mapping[str, float]) -> TasteProfile:
         return profile
     if isinstance(profile, Mapping):
         return TasteProfile.from_dict(dict(profile))
-    raise TypeError(f"expected a TasteProfile or a mapping, got {type(profile).__name__}")
+    raise TypeError(
+        f"profile must be a TasteProfile or a mapping {{taste: intensity}}, got {describe(profile)}"
+    )
 
 
 def mode_for(profile: TasteProfile | Mapping[str, float]) -> str:

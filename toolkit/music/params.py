@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
+
+from toolkit._checks import check_choice, check_number, check_str
 
 INSTRUMENTS = ("piano", "strings", "brass", "marimba", "flute")
 MODES = ("major", "minor")
@@ -24,7 +25,14 @@ RANGES = {
 @dataclass(frozen=True)
 class MusicParams:
     """Parameters of one piece; ranges in ``RANGES``, ``mode`` in ``MODES``, ``instrument``
-    in ``INSTRUMENTS``. Raises ``ValueError`` naming the field for anything out of range."""
+    in ``INSTRUMENTS``. ``pitch_center`` is rounded to the nearest MIDI note.
+
+    Raises:
+        TypeError: a numeric field that is not a real number, or a ``mode`` / ``instrument``
+            that is not a str (the message names the field).
+        ValueError: a number that is NaN, infinite or outside ``RANGES``, or an unknown mode
+            or instrument (the message names the field).
+    """
 
     pitch_center: int = 64
     tempo_bpm: float = 100.0
@@ -35,23 +43,16 @@ class MusicParams:
     instrument: str = "piano"
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in RANGES:
-                lo, hi = RANGES[f.name]
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ValueError(f"{f.name} must be a number, got {value!r}")
-                if math.isnan(value) or not lo <= value <= hi:
-                    raise ValueError(f"{f.name} must be in [{lo}, {hi}], got {value}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.instrument not in INSTRUMENTS:
-            raise ValueError(f"instrument must be one of {INSTRUMENTS}, got {self.instrument!r}")
-        object.__setattr__(self, "pitch_center", int(round(self.pitch_center)))
+        for name, (lo, hi) in RANGES.items():
+            value = check_number(name, getattr(self, name), minimum=lo, maximum=hi)
+            object.__setattr__(self, name, int(round(value)) if name == "pitch_center" else value)
+        check_choice("mode", check_str("mode", self.mode), MODES)
+        check_choice("instrument", check_str("instrument", self.instrument), INSTRUMENTS)
 
     def with_overrides(self, **overrides: object) -> MusicParams:
         """A copy with some fields replaced (validated again)."""
-        unknown = sorted(set(overrides) - {f.name for f in fields(self)})
+        names = [f.name for f in fields(self)]
+        unknown = sorted(set(overrides) - set(names))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}")
+            raise ValueError(f"unknown parameter(s) {unknown}; choose from {names}")
         return replace(self, **overrides)

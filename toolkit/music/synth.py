@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from toolkit._checks import check_choice, check_int, check_str, describe
 from toolkit.music.composer import Note, Piece
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ TAIL_SECONDS = 0.3  # rendered after the piece's end so the last release is not 
 MASTER_GAIN = 0.3  # fixed, so softer pieces render quieter; leaves headroom for chords
 VOICE_GAIN = {"melody": 1.0, "harmony": 0.45, "bass": 0.7}
 PEAK = 0.99
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 384_000
 
 _notified = False
 
@@ -60,6 +63,52 @@ ENVELOPES = {
     "marimba": (0.002, 0.02, 1.0, 0.05),
     "flute": (0.08, 0.05, 0.9, 0.1),
 }
+
+
+def check_path(name: str, value: object) -> Path:
+    """``value`` as a ``Path``; ``TypeError`` naming ``name`` unless it is a str or path."""
+    if not isinstance(value, str | os.PathLike) or not str(value).strip():
+        raise TypeError(f"{name} must be a file path (str or pathlib.Path), got {describe(value)}")
+    return Path(value)
+
+
+def check_audio(audio: object, *, stereo: bool = False, name: str = "audio") -> np.ndarray:
+    """``audio`` as a float64 array of finite samples with full scale 1.0.
+
+    Mono audio is 1-D ``(samples,)``; with ``stereo`` a 2-D ``(samples, channels)`` array of
+    one or two channels is accepted too.
+
+    Raises:
+        TypeError: not an array of floating-point numbers (integer PCM must be divided by
+            its full scale first, e.g. 32768 for 16-bit).
+        ValueError: the wrong shape, no samples, or a NaN or infinite sample (the message
+            gives its index).
+    """
+    if audio is None or isinstance(audio, str | bytes):
+        raise TypeError(f"{name} must be an array of float samples, got {describe(audio)}")
+    try:
+        x = np.asarray(audio)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a rectangular array of samples: {error}") from None
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(
+            f"{name} must be floating point with full scale 1.0, got dtype {x.dtype} "
+            "(divide 16-bit PCM by 32768)"
+        )
+    layouts = "of shape (samples,) or (samples, 1 or 2 channels)" if stereo else "mono 1-D"
+    if not (x.ndim == 1 or (stereo and x.ndim == 2 and x.shape[1] in (1, 2))):
+        hint = "; pass audio.T if channels come first" if x.ndim == 2 and stereo else ""
+        raise ValueError(f"{name} must be {layouts}, got shape {x.shape}{hint}")
+    if x.size == 0:
+        raise ValueError(f"{name} is empty: it has no samples")
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        where = f"sample {bad[0][0]}" + (f", channel {bad[0][1]}" if x.ndim == 2 else "")
+        raise ValueError(
+            f"{name} has a non-finite value {x[tuple(bad[0])]} at {where}; "
+            "audio must be finite to be written or analysed"
+        )
+    return x.astype(np.float64)
 
 
 def _adsr(t: np.ndarray, sounding: float, shape: tuple[float, float, float, float]) -> np.ndarray:
@@ -165,15 +214,19 @@ def render(piece: Piece, sample_rate: int = 22050, backend: str = "auto") -> np.
             ``"auto"`` (FluidSynth when installed, else builtin with a one-time notice).
 
     Raises:
-        ValueError: unknown backend, or a sample rate below 1000 Hz.
+        TypeError: ``piece`` is not a :class:`~toolkit.music.composer.Piece`, or
+            ``sample_rate`` is not an int, or ``backend`` not a str.
+        ValueError: unknown backend, or a sample rate outside [1000, 384000] Hz.
         RuntimeError: ``backend="fluidsynth"`` without FluidSynth or a soundfont (the message
             says what to install), or FluidSynth failing.
     """
     global _notified
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if sample_rate < 1000:
-        raise ValueError(f"sample_rate must be at least 1000 Hz, got {sample_rate}")
+    if not isinstance(piece, Piece):
+        raise TypeError(f"piece must be a Piece from compose(), got {describe(piece)}")
+    sample_rate = check_int(
+        "sample_rate", sample_rate, minimum=MIN_SAMPLE_RATE, maximum=MAX_SAMPLE_RATE
+    )
+    check_choice("backend", check_str("backend", backend), BACKENDS)
     found = None if backend == "builtin" else fluidsynth_available()
     if backend == "fluidsynth" and found is None:
         raise RuntimeError(
@@ -196,22 +249,55 @@ def render(piece: Piece, sample_rate: int = 22050, backend: str = "auto") -> np.
 
 
 def write_wav(audio: np.ndarray, path: str | Path, sample_rate: int) -> Path:
-    """Write mono audio in [-1, 1] as 16-bit PCM (values beyond are clipped); returns the path."""
-    path = Path(path)
-    pcm = np.round(np.clip(np.asarray(audio, dtype=np.float64), -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(int(sample_rate))
-        f.writeframes(pcm.tobytes())
+    """Write audio in [-1, 1] as 16-bit PCM (values beyond are clipped); returns the path.
+
+    ``audio`` is mono ``(samples,)`` or ``(samples, channels)`` with one or two channels.
+    Everything is checked before the file is touched, and the file is written under a
+    temporary name and then renamed, so a failure never leaves a partial or empty file (nor
+    replaces an existing one).
+
+    Raises:
+        TypeError: ``audio`` is not floating point (see :func:`check_audio`), ``path`` is not
+            a path, or ``sample_rate`` is not an int.
+        ValueError: ``audio`` empty, of the wrong shape, or with a NaN or infinite sample
+            (named by index); ``sample_rate`` outside [1, 384000].
+        FileNotFoundError: the directory of ``path`` does not exist.
+    """
+    x = check_audio(audio, stereo=True)
+    path = check_path("path", path)
+    sample_rate = check_int("sample_rate", sample_rate, minimum=1, maximum=MAX_SAMPLE_RATE)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"path: directory {path.parent} does not exist")
+    pcm = np.round(np.clip(x, -1.0, 1.0) * 32767).astype("<i2")
+    tmp = tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False)
+    try:
+        with tmp, wave.open(tmp, "wb") as f:
+            f.setnchannels(1 if x.ndim == 1 else x.shape[1])
+            f.setsampwidth(2)
+            f.setframerate(sample_rate)
+            f.writeframes(pcm.tobytes())
+        os.replace(tmp.name, path)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
     return path
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """A 16- or 32-bit PCM wav as mono float32 in [-1, 1] (channels averaged), and its rate."""
-    with wave.open(str(path), "rb") as f:
-        width, channels, rate = f.getsampwidth(), f.getnchannels(), f.getframerate()
-        frames = f.readframes(f.getnframes())
+    """A 16- or 32-bit PCM wav as mono float32 in [-1, 1] (channels averaged), and its rate.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a PCM wav (the message names the file), or uses
+            another sample width.
+    """
+    path = check_path("path", path)
+    try:
+        with wave.open(str(path), "rb") as f:
+            width, channels, rate = f.getsampwidth(), f.getnchannels(), f.getframerate()
+            frames = f.readframes(f.getnframes())
+    except (wave.Error, EOFError) as error:
+        raise ValueError(f"{path}: not a PCM wav file ({error or 'truncated'})") from None
     if width not in (2, 4):
         raise ValueError(f"{path}: only 16- and 32-bit PCM is supported, got {8 * width}-bit")
     data = np.frombuffer(frames, dtype=f"<i{width}").astype(np.float64) / 2 ** (8 * width - 1)
@@ -219,7 +305,10 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def audio_player(audio: np.ndarray, sample_rate: int) -> Audio:
-    """An ``IPython.display.Audio`` widget playing ``audio`` as is (no normalization)."""
+    """An ``IPython.display.Audio`` widget playing mono ``audio`` as is (no normalization);
+    checked as :func:`write_wav` checks it."""
     from IPython.display import Audio
 
-    return Audio(np.asarray(audio), rate=sample_rate, normalize=False)
+    x = check_audio(audio)
+    sample_rate = check_int("sample_rate", sample_rate, minimum=1, maximum=MAX_SAMPLE_RATE)
+    return Audio(x, rate=sample_rate, normalize=False)

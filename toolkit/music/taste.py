@@ -8,8 +8,10 @@ to bitter continuously.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass, fields
+
+from toolkit._checks import check_choice, check_probability, check_str, describe
 
 TASTES = ("sweet", "sour", "bitter", "salty", "umami")
 
@@ -19,8 +21,9 @@ class TasteProfile:
     """Intensity of each basic taste in [0, 1]; all zero is the neutral profile.
 
     Raises:
-        ValueError: an intensity that is not a real number, NaN, negative or above 1 (the
-            message names the taste and the value).
+        TypeError: an intensity that is not a real number (the message names the taste).
+        ValueError: an intensity that is NaN, infinite, negative or above 1 (the message
+            names the taste and the value).
     """
 
     sweet: float = 0.0
@@ -31,24 +34,20 @@ class TasteProfile:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{f.name} must be a number in [0, 1], got {value!r}")
-            if math.isnan(value) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"{f.name} intensity must be in [0, 1], got {value}")
-            object.__setattr__(self, f.name, float(value))
+            object.__setattr__(self, f.name, check_probability(f.name, getattr(self, f.name)))
 
     @classmethod
     def pure(cls, taste: str, intensity: float = 1.0) -> TasteProfile:
         """One taste at ``intensity``, the others at 0."""
-        if taste not in TASTES:
-            raise ValueError(f"unknown taste {taste!r}; choose one of {TASTES}")
+        check_choice("taste", check_str("taste", taste), TASTES)
         return cls(**{taste: intensity})
 
     @classmethod
     def from_dict(cls, values: dict[str, float]) -> TasteProfile:
         """From ``{taste: intensity}``; tastes not named are 0, unknown names are an error."""
-        unknown = sorted(set(values) - set(TASTES))
+        if not isinstance(values, Mapping):
+            raise TypeError(f"values must map tastes to intensities, got {describe(values)}")
+        unknown = sorted(set(values) - set(TASTES), key=repr)
         if unknown:
             raise ValueError(f"unknown taste(s) {unknown}; choose from {TASTES}")
         return cls(**values)
@@ -68,8 +67,9 @@ class TasteProfile:
 
     def blend(self, other: TasteProfile, t: float) -> TasteProfile:
         """``(1 − t)·self + t·other`` for t in [0, 1]."""
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"blend weight t must be in [0, 1], got {t}")
+        if not isinstance(other, TasteProfile):
+            raise TypeError(f"other must be a TasteProfile, got {describe(other)}")
+        t = check_probability("blend weight t", t)
         mixed = {
             k: (1 - t) * a + t * b
             for k, a, b in zip(TASTES, self.as_tuple(), other.as_tuple(), strict=True)
