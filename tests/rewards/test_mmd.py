@@ -28,7 +28,8 @@ def test_permutation_invariant_and_matches_the_definition():
     g = torch.Generator().manual_seed(2)
     x, y = torch.randn(7, 3, generator=g), torch.randn(5, 3, generator=g) + 1
     value = mmd2_unbiased(x, y, bandwidth=0.7)
-    assert value.item() == pytest.approx(mmd2_unbiased(x[torch.randperm(7)], y.flip(0), 0.7).item())
+    shuffled = mmd2_unbiased(x[torch.randperm(7, generator=g)], y.flip(0), 0.7)
+    assert value.item() == pytest.approx(shuffled.item(), rel=1e-5)  # float32 sums in any order
 
     def k(a, b):
         return torch.exp(-((a - b) ** 2).sum() / (2 * 0.7**2))
@@ -74,7 +75,7 @@ def test_penalty_sums_bin_pairs_and_warns_on_thin_bins():
     assert thin.item() == pytest.approx(expected.item())
     with pytest.warns(UserWarning, match="penalty is 0"):
         assert binned_mmd_penalty(values, torch.zeros(9, dtype=torch.long)).item() == 0.0
-    with pytest.raises(ValueError, match="integer bin ids"):
+    with pytest.raises(TypeError, match="integer bin ids"):
         binned_mmd_penalty(values, bins.float())
     with pytest.raises(ValueError, match="one per value"):
         binned_mmd_penalty(values, bins[:5])
