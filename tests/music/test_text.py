@@ -3,7 +3,13 @@ import torch
 
 from toolkit.music.params import MusicParams
 from toolkit.music.taste import TASTES, TasteProfile
-from toolkit.music.text import describe, musical_cues, text_to_params, text_to_taste
+from toolkit.music.text import (
+    describe,
+    musical_cues,
+    negated_tastes,
+    text_to_params,
+    text_to_taste,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -58,6 +64,52 @@ def test_negated_cues_are_ignored():
     assert musical_cues("not fast") == {}
     assert musical_cues("not too loud, without dissonant chords") == {}
     assert musical_cues("no drums, slow marimba") == {"tempo_bpm": 60.0, "instrument": "marimba"}
+
+
+@pytest.mark.parametrize(
+    ("text", "cues"),
+    [
+        ("I don't want it loud", {}),
+        ("it isn\u2019t fast, just legato", {"articulation": 0.95}),
+        ("not fast at all", {}),
+        ("not at all fast", {}),
+        ("never staccato", {}),
+        ("not fast but loud", {"loudness": 0.9}),
+    ],
+)
+def test_negation_forms_of_cues(text, cues):
+    assert musical_cues(text) == cues
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("not sweet at all", {"sweet"}),
+        ("no sugar, no salt", {"sweet", "salty"}),
+        ("neither sweet nor sour", {"sweet", "sour"}),
+        ("it isn't bitter", {"bitter"}),
+        ("not sweet, but sweet after all", set()),
+        ("sweet and not too sour", {"sour"}),
+        ("a sweet dessert", set()),
+    ],
+)
+def test_negated_tastes(text, negated):
+    assert negated_tastes(text) == negated
+
+
+def test_a_negated_taste_is_not_boosted():
+    assert text_to_taste("sweet").sweet == 1.0
+    assert text_to_taste("not sweet at all").sweet == 0.0
+    contrast = text_to_taste("not sweet, but very bitter")
+    assert contrast.sweet == 0.0 and contrast.dominant == "bitter"
+    profile, _ = text_to_params("a dessert that is not sweet at all", base=lambda p: MusicParams())
+    assert profile.sweet == 0.0
+
+
+def test_every_taste_negated_is_neutral_with_a_warning():
+    with pytest.warns(UserWarning, match="every taste is negated"):
+        profile = text_to_taste("not sweet, not sour, not bitter, not salty, no umami")
+    assert profile == TasteProfile()
 
 
 def test_text_to_params_applies_the_cues_over_the_base():

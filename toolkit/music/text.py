@@ -8,7 +8,9 @@ piece; the tempo is slow". Here text is turned into the toolkit's own representa
   black coffee"), so wording never seen before still lands near the right taste. A set of
   neutral anchors (everyday, non-food sentences) tells unrelated text apart.
 * :func:`musical_cues` picks up explicit cues ("slow", "staccato", "violin") as
-  :class:`~toolkit.music.params.MusicParams` overrides, ignoring negated ones ("not fast").
+  :class:`~toolkit.music.params.MusicParams` overrides, ignoring negated ones ("not fast");
+  a negated taste word ("not sweet at all") likewise keeps its taste out of
+  :func:`text_to_taste`.
 * :func:`text_to_params` combines both; :func:`describe` writes a caption back in the
   paper's style, which is also what the MusicGen captions in :mod:`toolkit.music.musicgen` use.
 """
@@ -25,6 +27,8 @@ from functools import cache
 
 import torch
 
+from toolkit._checks import check_str
+from toolkit._checks import describe as _shown
 from toolkit.music.params import MusicParams
 from toolkit.music.taste import TASTES, TasteProfile
 from toolkit.zoo import SentenceEncoder, load_sentence_encoder
@@ -78,6 +82,20 @@ BASELINE = 0.30  # best taste similarity of unrelated text stays below this (mea
 CEILING = 0.65  # from here on the taste is at full intensity (a close paraphrase of an anchor)
 TEMPERATURE = 0.05  # softmax temperature over the five taste similarities
 
+# Words that name a taste outright: negating one ("not sweet", "no salt") drops its taste.
+TASTE_WORDS: dict[str, tuple[str, ...]] = {
+    "sweet": ("sweet", "sweetness", "sugary", "sugar", "honey", "honeyed", "syrupy", "candy"),
+    "sour": ("sour", "sourness", "tart", "tangy", "acidic", "lemony", "vinegary"),
+    "bitter": ("bitter", "bitterness", "acrid"),
+    "salty": ("salty", "salt", "salted", "saltiness", "briny"),
+    "umami": ("umami", "savory", "savoury", "meaty", "brothy"),
+}
+_TASTE_OF_WORD = {word: taste for taste, words in TASTE_WORDS.items() for word in words}
+NEGATORS = frozenset({"not", "no", "never", "without", "nor", "neither", "none", "nothing"})
+NEGATION_WINDOW = 3  # a negator governs at most this many following words ...
+SCOPE_ENDS = frozenset({"but", "and", "yet", "though", "although", "however", "instead", "while"})
+# ... and never past the end of a clause (, ; : . ! ? or a line break) or one of SCOPE_ENDS.
+
 _anchor_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -94,14 +112,64 @@ def _anchor_embeddings(encoder: SentenceEncoder) -> tuple[torch.Tensor, torch.Te
     return _anchor_cache[encoder.model]
 
 
+def _checked_encoder(encoder: SentenceEncoder | None) -> SentenceEncoder:
+    if encoder is None:
+        return _default_encoder()
+    if not isinstance(encoder, SentenceEncoder):
+        raise TypeError(
+            f"encoder must be a SentenceEncoder (or None for MiniLM), got {_shown(encoder)}"
+        )
+    return encoder
+
+
 def taste_similarities(text: str, encoder: SentenceEncoder | None = None) -> dict[str, float]:
-    """Cosine similarity of ``text`` to its closest anchor of each taste, and of ``"neutral"``."""
-    encoder = encoder or _default_encoder()
+    """Cosine similarity of ``text`` to its closest anchor of each taste, and of ``"neutral"``.
+
+    A text too long for the encoder is read up to its limit only, and the encoder warns.
+
+    Raises:
+        TypeError: ``text`` not a str, or ``encoder`` not a ``SentenceEncoder``.
+    """
+    check_str("text", text, allow_empty=True)
+    encoder = _checked_encoder(encoder)
     per_taste, neutral = _anchor_embeddings(encoder)
     vector = encoder.encode([text])[0]
     scores = dict(zip(TASTES, (per_taste @ vector).amax(dim=1).tolist(), strict=True))
     scores["neutral"] = float((neutral @ vector).max())
     return scores
+
+
+def _tagged_words(text: str) -> list[tuple[str, bool]]:
+    """The words of ``text`` in lower case, each with whether a negator governs it.
+
+    A negator (one of :data:`NEGATORS`, or a word ending in "n't") governs the
+    :data:`NEGATION_WINDOW` words after it, up to the end of the clause or a word of
+    :data:`SCOPE_ENDS`; "not sweet at all", "isn't fast" and "no sugar" are all negated.
+    """
+    tagged = []
+    for clause in re.split(r"[,;:.!?\n]", text.lower().replace("\u2019", "'")):
+        scope = 0
+        for word in re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", clause):
+            negator = word in NEGATORS or word.endswith("n't")
+            tagged.append((word, scope > 0 and not negator))
+            scope = 0 if word in SCOPE_ENDS else NEGATION_WINDOW if negator else max(scope - 1, 0)
+    return tagged
+
+
+def _lookup(table: dict[str, object], word: str) -> object | None:
+    """``table[word]``, or of the word without a plural "s" ("violins", "sweets")."""
+    return table.get(word) or table.get(word.removesuffix("s"))
+
+
+def negated_tastes(text: str) -> set[str]:
+    """Tastes whose words (:data:`TASTE_WORDS`) occur in ``text`` only negated."""
+    check_str("text", text, allow_empty=True)
+    said, negated = set(), set()
+    for word, is_negated in _tagged_words(text):
+        taste = _lookup(_TASTE_OF_WORD, word)
+        if taste is not None:
+            (negated if is_negated else said).add(taste)
+    return negated - said
 
 
 def text_to_taste(text: str, encoder: SentenceEncoder | None = None) -> TasteProfile:
@@ -116,16 +184,35 @@ def text_to_taste(text: str, encoder: SentenceEncoder | None = None) -> TastePro
       the tastes divided by its maximum: the best taste gets ``strength``, a taste 0.1 less
       similar about 14 % of it.
 
+    Negation: a taste whose words (:data:`TASTE_WORDS`) occur only negated ("not sweet at
+    all", "no sugar", "isn't bitter"; see :func:`negated_tastes`) is left out — intensity 0
+    — and ``s*`` is the best of the other tastes. Only these simple forms are caught: the
+    negation must come at most :data:`NEGATION_WINDOW` words before the taste word in the
+    same clause, descriptions without a taste word ("nothing like honey") are not, and
+    sarcasm, double negation ("not unsweet") or "not only sweet" are read literally.
+
     Empty text, text whose best taste similarity is at most ``BASELINE``, or text closer to a
     neutral anchor than to every taste anchor gives the neutral profile (all 0) and a
     ``UserWarning`` saying why. ``encoder`` defaults to the packaged MiniLM (loaded once);
     anchor embeddings are cached per encoder.
+
+    Raises:
+        TypeError: ``text`` not a str (None included), or ``encoder`` not a
+            ``SentenceEncoder``.
     """
+    check_str("text", text, allow_empty=True)
     if not text.strip():
         warnings.warn("empty text: returning the neutral taste profile", stacklevel=2)
         return TasteProfile()
     scores = taste_similarities(text, encoder)
-    best = max(TASTES, key=scores.__getitem__)
+    candidates = [t for t in TASTES if t not in negated_tastes(text)]
+    if not candidates:
+        warnings.warn(
+            f"every taste is negated in {text!r}; returning the neutral taste profile",
+            stacklevel=2,
+        )
+        return TasteProfile()
+    best = max(candidates, key=scores.__getitem__)
     if scores[best] <= BASELINE or scores["neutral"] >= scores[best]:
         warnings.warn(
             f"no taste recognized in {text!r}: closest taste {best!r} at cosine "
@@ -136,7 +223,7 @@ def text_to_taste(text: str, encoder: SentenceEncoder | None = None) -> TastePro
         return TasteProfile()
     strength = min(1.0, (scores[best] - BASELINE) / (CEILING - BASELINE))
     return TasteProfile(
-        **{t: strength * math.exp((scores[t] - scores[best]) / TEMPERATURE) for t in TASTES}
+        **{t: strength * math.exp((scores[t] - scores[best]) / TEMPERATURE) for t in candidates}
     )
 
 
@@ -177,8 +264,6 @@ _CUE_OF_WORD = {
     for value, words in table.items()
     for word in words
 }
-NEGATORS = frozenset({"not", "no", "never", "without", "nor", "neither", "isn't", "aren't"})
-NEGATION_WINDOW = 2  # a negator up to this many words before a cue cancels it
 
 
 def musical_cues(text: str) -> dict[str, object]:
@@ -186,18 +271,21 @@ def musical_cues(text: str) -> dict[str, object]:
     ``"slow staccato piano"`` → ``{"tempo_bpm": 60.0, "articulation": 0.3, "instrument":
     "piano"}``. Vocabulary and values: ``CUE_WORDS`` (a plural "s" is dropped: "violins").
 
-    Negation is simple: a cue is ignored when one of ``NEGATORS`` occurs among the
-    ``NEGATION_WINDOW`` words before it in the same clause (clauses end at , ; : . ! ?), so
-    "not too fast" and "without dissonant chords" set nothing. When a parameter is named
+    Negation is simple: a cue is ignored when a negator governs it — one of ``NEGATORS``
+    or a word ending in "n't" at most ``NEGATION_WINDOW`` words before it, in the same
+    clause (clauses end at , ; : . ! ? and a line break) and not past a word of
+    ``SCOPE_ENDS`` — so "not too fast", "I don't want it loud" and "without dissonant
+    chords" set nothing, while "not fast but loud" sets loudness. When a parameter is named
     more than once the last cue wins.
+
+    Raises:
+        TypeError: ``text`` not a str.
     """
+    check_str("text", text, allow_empty=True)
     overrides: dict[str, object] = {}
-    for clause in re.split(r"[,;:.!?]", text.lower()):
-        words = re.findall(r"[a-z]+(?:'[a-z]+)?", clause)
-        for i, word in enumerate(words):
-            cue = _CUE_OF_WORD.get(word) or _CUE_OF_WORD.get(word.removesuffix("s"))
-            if cue is None or NEGATORS.intersection(words[max(0, i - NEGATION_WINDOW) : i]):
-                continue
+    for word, negated in _tagged_words(text):
+        cue = _lookup(_CUE_OF_WORD, word)
+        if cue is not None and not negated:
             overrides[cue[0]] = cue[1]
     return overrides
 
@@ -210,13 +298,25 @@ def text_to_params(
     """``(profile, params)``: the taste the text evokes, mapped to parameters by ``base``
     (default :func:`toolkit.music.mapping.params_from_taste`), then overridden by the text's
     explicit cues — "a sweet piece on a slow trumpet" keeps the sweet mapping except tempo
-    and instrument."""
+    and instrument. Negated tastes and cues count for nothing (see :func:`text_to_taste`
+    and :func:`musical_cues`).
+
+    Raises:
+        TypeError: ``text`` not a str, ``encoder`` not a ``SentenceEncoder``, ``base`` not
+            callable or not returning ``MusicParams``.
+    """
+    check_str("text", text, allow_empty=True)
     if base is None:
         from toolkit.music.mapping import params_from_taste
 
         base = params_from_taste
+    if not callable(base):
+        raise TypeError(f"base must map a TasteProfile to MusicParams, got {_shown(base)}")
     profile = text_to_taste(text, encoder)
-    return profile, base(profile).with_overrides(**musical_cues(text))
+    params = base(profile)
+    if not isinstance(params, MusicParams):
+        raise TypeError(f"base must return MusicParams, got {_shown(params)}")
+    return profile, params.with_overrides(**musical_cues(text))
 
 
 def _level(value: float, thresholds: tuple[float, ...], words: tuple[str, ...]) -> str:
@@ -231,7 +331,14 @@ def describe(profile: TasteProfile, params: MusicParams) -> str:
 
     Tastes at no less than half the strongest one are named (two at most); the neutral
     profile names none.
+
+    Raises:
+        TypeError: ``profile`` not a ``TasteProfile`` or ``params`` not ``MusicParams``.
     """
+    if not isinstance(profile, TasteProfile):
+        raise TypeError(f"profile must be a TasteProfile, got {_shown(profile)}")
+    if not isinstance(params, MusicParams):
+        raise TypeError(f"params must be MusicParams, got {_shown(params)}")
     values = profile.as_dict()
     top = max(values.values())
     named = [t for t in TASTES if top > 0 and values[t] >= top / 2]
