@@ -152,5 +152,5 @@ def test_policy_recipe_overrides_make_separate_entries():
     assert policies.RECIPES["imc-ppo-circle"]["seed"] == 0  # the built-in is not mutated
     with pytest.raises(ValueError, match="total_steps"):
         policies.policy_recipe("imc-ppo-circle", total_steps=10)
-    with pytest.raises(KeyError, match="available"):
+    with pytest.raises(ValueError, match="name must be one of"):
         policies.policy_recipe("no-such-policy")

@@ -170,5 +170,5 @@ def test_load_policy_trains_once_and_caches(tmp_path, monkeypatch):
     assert cache.read_manifest(entry)["metrics"]["ood"] == first.meta["metrics"]["ood"]
     task = policies.make_task(first, 2, params="ood")
     assert task.obs_mode == "imc" and task.episode_steps == 10
-    with pytest.raises(KeyError, match="available"):
+    with pytest.raises(ValueError, match="name must be one of"):
         policies.load_policy("no-such-policy")

@@ -30,10 +30,12 @@ from itertools import product
 import torch
 from tqdm.auto import tqdm
 
-from toolkit.control.policies import as_actor, evaluate, make_task
+from toolkit._checks import check_choice, check_int, check_nonempty, check_number, describe
+from toolkit.control.policies import _check_steps, as_actor, evaluate, make_task
 from toolkit.control.ppo import Policy
-from toolkit.control.quadrotor import MassStep, RopePayload
+from toolkit.control.quadrotor import DT_CONTROL, MassStep, RopePayload
 from toolkit.control.task import TrackingTask
+from toolkit.control.trajectories import TRAJECTORIES
 
 PARAMS = ("nominal", "train", "ood")
 DISTURBANCES = ("none", "wind", "payload", "mass")
@@ -48,10 +50,9 @@ class Scenario:
     disturbance: str = "none"
 
     def __post_init__(self) -> None:
-        if self.params not in PARAMS:
-            raise ValueError(f"params must be one of {PARAMS}, got {self.params!r}")
-        if self.disturbance not in DISTURBANCES:
-            raise ValueError(f"disturbance must be one of {DISTURBANCES}, got {self.disturbance!r}")
+        check_choice("trajectory", self.trajectory, TRAJECTORIES)
+        check_choice("params", self.params, PARAMS)
+        check_choice("disturbance", self.disturbance, DISTURBANCES)
 
     @property
     def name(self) -> str:
@@ -101,8 +102,14 @@ def compare(
     ``agents`` maps a name to a ``Policy``, a classical controller, or a function of the
     evaluation seed returning one (e.g. a different trained policy per seed). One row per
     (agent, scenario, seed): ``agent``, ``trajectory``, ``params``, ``disturbance``, ``seed``,
-    ``rmse_m``, ``crash_fraction``, ``mean_reward``."""
-    scenarios, seeds = list(scenarios), list(seeds)
+    ``rmse_m``, ``crash_fraction``, ``mean_reward``.
+
+    ``agents``, ``scenarios`` (``Scenario`` objects, e.g. from ``scenario_grid``) and ``seeds``
+    (ints ≥ 0) must not be empty; ``seconds`` is at least one control step (0.02 s)."""
+    if not isinstance(agents, Mapping):
+        raise TypeError(f"agents must be a dict of name → agent, got {describe(agents)}")
+    check_nonempty("agents", agents)
+    scenarios, seeds = _check_protocol(scenarios, seeds, num_envs, seconds)
     jobs = list(product(scenarios, seeds, agents.items()))
     rows = []
     for scenario, seed, (name, agent) in tqdm(jobs, desc="evaluating", disable=not progress):
@@ -123,12 +130,38 @@ def compare(
     return rows
 
 
+def _check_protocol(scenarios, seeds, num_envs, seconds) -> tuple[list, list[int]]:
+    """The evaluation protocol's arguments, checked: non-empty lists of ``Scenario`` objects
+    and seeds ≥ 0, ``num_envs`` ≥ 1, ``seconds`` ≥ one control step."""
+    scenarios = list(check_nonempty("scenarios", _as_list("scenarios", scenarios)))
+    for i, scenario in enumerate(scenarios):
+        if not isinstance(scenario, Scenario):
+            raise TypeError(
+                f"scenarios[{i}] must be a Scenario (e.g. Scenario('circle', 'ood', 'wind')), "
+                f"got {describe(scenario)}"
+            )
+    seeds = list(check_nonempty("seeds", _as_list("seeds", seeds)))
+    seeds = [check_int(f"seeds[{i}]", seed, minimum=0) for i, seed in enumerate(seeds)]
+    check_int("num_envs", num_envs, minimum=1)
+    check_number("seconds", seconds, minimum=DT_CONTROL)
+    return scenarios, seeds
+
+
+def _as_list(name: str, values: object) -> list:
+    if isinstance(values, str | Scenario) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list, got {describe(values)}")
+    return list(values)
+
+
 def summarize(rows: Iterable[dict], by: tuple[str, ...] = ("agent",)) -> dict[tuple, dict]:
     """Mean and spread over the rows sharing the ``by`` fields: ``rmse_m`` (mean),
     ``rmse_sd`` (standard deviation across rows, 0 for one row), ``crash_fraction`` (mean),
     ``n`` rows. Keys are tuples of the ``by`` values in first-seen order."""
     groups: dict[tuple, list[dict]] = {}
-    for row in rows:
+    for i, row in enumerate(rows):
+        missing = [field for field in (*by, "rmse_m", "crash_fraction") if field not in row]
+        if missing:
+            raise ValueError(f"rows[{i}] lacks {missing}; rows come from compare()")
         groups.setdefault(tuple(row[field] for field in by), []).append(row)
     if not groups:
         raise ValueError("rows is empty; run compare() first")
@@ -167,8 +200,10 @@ def noise_ablation(
     """Score ``policy`` with Gaussian noise of std σ_a [m/s²] injected into its internal model's
     prediction (``TrackingTask(dyn_err_noise=σ_a)``): how much the policy leans on the
     predictive error feedback. One row per (σ_a, seed) with ``sigma`` and the metrics."""
+    sigmas = check_nonempty("sigmas", _as_list("sigmas", sigmas))
+    _, seeds = _check_protocol([scenario], seeds, num_envs, seconds)
     rows = []
-    for sigma, seed in product(list(sigmas), list(seeds)):
+    for sigma, seed in product(sigmas, seeds):
         settings = {**scenario.task_settings(), "episode_seconds": seconds, "seed": seed}
         task = make_task(policy, num_envs, dyn_err_noise=sigma, **settings)
         rows.append({"sigma": sigma, "seed": seed, **evaluate(policy, task)})
@@ -182,7 +217,7 @@ def record_flight(agent, task: TrackingTask, steps: int | None = None) -> dict[s
     step an env terminates on; ``error_norm`` (T, N) [m]; ``dyn_err`` (T, N, 7) (position,
     velocity, attitude distance — the internal model's surprise, whatever the agent observes);
     ``wind`` (T, N, 3) [m/s²]; ``mass`` (T, N) [kg]."""
-    steps = task.episode_steps if steps is None else steps
+    steps = _check_steps(task, steps)
     obs, _ = task.reset()
     act = as_actor(agent)
     alive = torch.ones(task.num_envs, dtype=torch.bool, device=task.device)

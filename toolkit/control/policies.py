@@ -26,7 +26,9 @@ from pathlib import Path
 
 import torch
 
+from toolkit._checks import check_choice, check_int, check_str, describe
 from toolkit.control.ppo import Policy, PPOConfig, load, save, train
+from toolkit.control.quadrotor import _check_device
 from toolkit.control.task import TrackingTask
 from toolkit.zoo.cache import ensure_entry
 from toolkit.zoo.registry import TRAINING_LOG
@@ -70,6 +72,10 @@ def as_actor(agent):
     controller with ``act(state, ref)`` (acts on the true state and the reference)."""
     if isinstance(agent, Policy):
         return lambda obs, task: agent.act(obs)
+    if not callable(getattr(agent, "act", None)):
+        raise TypeError(
+            f"agent must be a Policy or a controller with act(state, ref), got {describe(agent)}"
+        )
     if hasattr(agent, "reset"):
         agent.reset()
     return lambda obs, task: agent.act(task.state, task.reference())
@@ -82,7 +88,7 @@ def evaluate(agent, task: TrackingTask, steps: int | None = None) -> dict[str, f
     score each env's first episode: ``rmse_m``, the root-mean-square position error [m] over
     all env-steps before termination; ``crash_fraction``, envs terminated; ``mean_reward`` per
     step before termination."""
-    steps = task.episode_steps if steps is None else steps
+    steps = _check_steps(task, steps)
     obs, _ = task.reset()
     act = as_actor(agent)
     alive = torch.ones(task.num_envs, dtype=torch.bool, device=task.device)
@@ -98,6 +104,13 @@ def evaluate(agent, task: TrackingTask, steps: int | None = None) -> dict[str, f
         "crash_fraction": 1 - float(alive.float().mean()),
         "mean_reward": rewards / max(counted, 1),
     }
+
+
+def _check_steps(task: TrackingTask, steps: int | None) -> int:
+    """``steps`` ≥ 1 of ``task`` (a ``TrackingTask``), by default one episode."""
+    if not isinstance(task, TrackingTask):
+        raise TypeError(f"task must be a TrackingTask, got {describe(task)}")
+    return task.episode_steps if steps is None else check_int("steps", steps, minimum=1)
 
 
 def _build(name: str, recipe: dict, directory: Path) -> dict:
@@ -128,11 +141,11 @@ def _build(name: str, recipe: dict, directory: Path) -> dict:
 def policy_recipe(name: str, *, seed: int = 0, total_steps: int | None = None) -> dict:
     """The recipe ``load_policy`` trains ``name`` with: the built-in one, with another PPO
     ``seed`` or a different budget of ``total_steps`` transitions (e.g. a quick smoke run)."""
-    if name not in RECIPES:
-        raise KeyError(f"unknown policy {name!r}; available: {', '.join(policy_names())}")
+    check_choice("name", check_str("name", name), policy_names())
     recipe = json.loads(json.dumps(RECIPES[name]))
-    recipe["seed"] = seed
+    recipe["seed"] = check_int("seed", seed, minimum=0)
     if total_steps is not None:
+        total_steps = check_int("total_steps", total_steps, minimum=1)
         if total_steps < recipe["ppo"]["num_envs"] * recipe["ppo"]["rollout_steps"]:
             raise ValueError(f"total_steps={total_steps} is less than one PPO iteration")
         recipe["ppo"]["total_steps"] = total_steps
@@ -150,8 +163,13 @@ def load_policy(
     """The built-in policy ``name`` (see ``policy_names()``) trained with PPO ``seed`` and
     ``total_steps`` transitions (default the built-in budget), on first use or again with
     ``rebuild=True``; each recipe is its own cache entry. ``policy.meta`` holds the recipe and
-    evaluation metrics."""
-    entry = _entry(name, policy_recipe(name, seed=seed, total_steps=total_steps), rebuild)
+    evaluation metrics. Arguments are checked before the cache is touched: an unknown ``name``
+    raises ``ValueError`` listing the available ones."""
+    recipe = policy_recipe(name, seed=seed, total_steps=total_steps)
+    if not isinstance(rebuild, bool):
+        raise TypeError(f"rebuild must be True or False, got {describe(rebuild)}")
+    device = _check_device(device)
+    entry = _entry(name, recipe, rebuild)
     return load(entry / POLICY_FILE, device=device)
 
 

@@ -30,7 +30,8 @@ choices (the paper does not state them).
 
 ``save`` writes a policy atomically (temp file, fsync, rename) with a SHA-256 digest of its
 weights and config; ``load`` refuses a truncated, corrupted or mismatched file with
-``PolicyFileError``.
+``PolicyFileError``; it refuses to write a policy whose weights or normalizer statistics are
+not finite, so a diverged run never replaces a good file.
 """
 
 from __future__ import annotations
@@ -49,12 +50,20 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from toolkit._checks import check_int, check_number, check_probability, describe
+
 FORMAT = "toolkit.control.ppo/1"
 
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """PPO hyperparameters; ``total_steps`` counts env transitions (envs × steps)."""
+    """PPO hyperparameters; ``total_steps`` counts env transitions (envs × steps).
+
+    Checked when built (``TypeError``/``ValueError`` naming the field): counts are positive
+    ints, ``minibatches`` divides ``num_envs × rollout_steps``, ``total_steps`` covers one
+    iteration, ``0 < clip < 1``, ``gamma`` and ``gae_lambda`` in [0, 1], ``lr``,
+    ``max_grad_norm``, ``init_std``, ``obs_clip`` > 0, the loss coefficients ≥ 0.
+    """
 
     num_envs: int = 1024
     rollout_steps: int = 128
@@ -72,12 +81,42 @@ class PPOConfig:
     init_std: float = 0.3
     obs_clip: float = 10.0
 
+    def __post_init__(self) -> None:
+        for name in ("num_envs", "rollout_steps", "epochs", "minibatches", "total_steps"):
+            check_int(f"PPOConfig.{name}", getattr(self, name), minimum=1)
+        batch = self.num_envs * self.rollout_steps
+        if batch % self.minibatches:
+            raise ValueError(
+                f"PPOConfig.minibatches={self.minibatches} must divide num_envs × rollout_steps "
+                f"= {batch}"
+            )
+        if self.total_steps < batch:
+            raise ValueError(
+                f"PPOConfig.total_steps={self.total_steps} is less than one iteration "
+                f"(num_envs × rollout_steps = {batch})"
+            )
+        check_number("PPOConfig.clip", self.clip, minimum=0.0, strict_min=True, maximum=1.0)
+        for name in ("gamma", "gae_lambda"):
+            check_probability(f"PPOConfig.{name}", getattr(self, name))
+        for name in ("lr", "max_grad_norm", "init_std", "obs_clip"):
+            check_number(f"PPOConfig.{name}", getattr(self, name), minimum=0.0, strict_min=True)
+        for name in ("entropy_coef", "value_coef"):
+            check_number(f"PPOConfig.{name}", getattr(self, name), minimum=0.0)
+        _check_hidden("PPOConfig.hidden", self.hidden)
+
     def to_dict(self) -> dict:
         return {**asdict(self), "hidden": list(self.hidden)}
 
     @classmethod
     def from_dict(cls, values: dict) -> PPOConfig:
         return cls(**{**values, "hidden": tuple(values["hidden"])})
+
+
+def _check_hidden(name: str, hidden: object) -> tuple[int, ...]:
+    """Hidden layer widths: a tuple or list of positive ints."""
+    if not isinstance(hidden, tuple | list):
+        raise TypeError(f"{name} must be a tuple of layer widths, got {describe(hidden)}")
+    return tuple(check_int(f"{name}[{i}]", width, minimum=1) for i, width in enumerate(hidden))
 
 
 # ---------------------------------------------------------------------- the networks
@@ -138,8 +177,14 @@ class Policy(nn.Module):
         meta: dict | None = None,
     ):
         super().__init__()
-        self.obs_dim, self.critic_dim, self.act_dim = obs_dim, critic_dim, act_dim
-        self.hidden, self.init_std, self.obs_clip = tuple(hidden), init_std, obs_clip
+        self.obs_dim = check_int("obs_dim", obs_dim, minimum=1)
+        self.critic_dim = check_int("critic_dim", critic_dim, minimum=1)
+        self.act_dim = check_int("act_dim", act_dim, minimum=1)
+        self.hidden = _check_hidden("hidden", hidden)
+        self.init_std = check_number("init_std", init_std, minimum=0.0, strict_min=True)
+        self.obs_clip = check_number("obs_clip", obs_clip, minimum=0.0, strict_min=True)
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError(f"meta must be a dict or None, got {describe(meta)}")
         self.meta = dict(meta or {})
         self.obs_norm = RunningNorm(obs_dim, obs_clip)
         self.critic_norm = RunningNorm(critic_dim, obs_clip)
@@ -173,8 +218,10 @@ class Policy(nn.Module):
     ) -> Tensor:
         """Action (N, act_dim) in [−1, 1] for raw observations (N, obs_dim): the mean, or a
         sample from ``π`` when ``deterministic=False``."""
-        if obs.shape[-1] != self.obs_dim:
-            raise ValueError(f"policy expects obs of width {self.obs_dim}, got {obs.shape[-1]}")
+        if not isinstance(obs, Tensor):
+            raise TypeError(f"obs must be a tensor, got {describe(obs)}")
+        if obs.dim() == 0 or obs.shape[-1] != self.obs_dim:
+            raise ValueError(f"obs must be (N, {self.obs_dim}), got {tuple(obs.shape)}")
         mean = self.actor(self.obs_norm(obs))
         if not deterministic:
             noise = torch.randn(mean.shape, generator=generator, device=mean.device)
@@ -287,12 +334,20 @@ def train(
     ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``, ``clip_fraction``,
     ``action_std``.
     """
+    if not isinstance(config, PPOConfig):
+        raise TypeError(f"config must be a PPOConfig, got {describe(config)}")
+    seed = check_int("seed", seed, minimum=0)
     if not hasattr(task, "step"):
+        if not callable(task):
+            raise TypeError(f"task must be a TrackingTask or a factory, got {describe(task)}")
         task = task(num_envs=config.num_envs, seed=seed)
     n, horizon = task.num_envs, config.rollout_steps
     batch = n * horizon
     if batch % config.minibatches:
-        raise ValueError(f"{n} envs × {horizon} steps do not split into {config.minibatches}")
+        raise ValueError(
+            f"config.minibatches={config.minibatches} must divide the task's {n} envs × "
+            f"{horizon} steps"
+        )
     device = torch.device(getattr(task, "device", "cpu"))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -418,11 +473,17 @@ def _digest(spec_json: str, state: dict[str, Tensor]) -> str:
 
 def save(policy: Policy, path: str | Path) -> Path:
     """Write ``policy`` to ``path`` atomically: into a temp file in the same directory, fsync,
-    then rename over ``path``; if anything fails, ``path`` is untouched and the temp file gone."""
+    then rename over ``path``; if anything fails, ``path`` is untouched and the temp file gone.
+    A policy with non-finite weights or statistics raises ``ValueError`` and writes nothing."""
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a Policy, got {describe(policy)}")
+    state = {name: tensor.detach().cpu() for name, tensor in policy.state_dict().items()}
+    for name, tensor in state.items():
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"policy {name} holds non-finite values; refusing to save it")
+    spec_json = json.dumps(policy.spec(), sort_keys=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    spec_json = json.dumps(policy.spec(), sort_keys=True)
-    state = {name: tensor.detach().cpu() for name, tensor in policy.state_dict().items()}
     blob = {
         "format": FORMAT,
         "spec": spec_json,

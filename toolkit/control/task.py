@@ -54,8 +54,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from toolkit._checks import check_choice, check_int, check_nonempty, check_number, describe
 from toolkit.control.internal_model import InternalModel, dyn_err, rotation_matrix
-from toolkit.control.quadrotor import QuadrotorEnv
+from toolkit.control.quadrotor import DT_CONTROL, QuadrotorEnv
 from toolkit.control.trajectories import make_trajectory
 
 OBS_MODES = ("imc", "plain", "privileged")
@@ -141,7 +142,12 @@ class TrackingTask:
     truncated, info)`` with ``action`` (N, 4) in [−1, 1] (clipped). ``info`` holds ``p_err``
     (N, 3) m, ``yaw_err`` (N,) rad and ``dyn_err`` (N, 7) of the step before any reset,
     ``final_obs`` / ``final_critic_obs``, ``episode_return`` / ``episode_length`` (valid where
-    the episode ended), and the env's ``diverged`` and ``clipped_actions``.
+    the episode ended), and the env's ``diverged``, ``diverged_reason`` and
+    ``clipped_actions`` (NaN entries become 0, the rest are clipped to [−1, 1]).
+
+    Arguments are checked when the task is built (``TypeError``/``ValueError`` naming the
+    argument): ``episode_seconds`` at least one control step (0.02 s), non-negative finite
+    ``lookahead`` times, ``action_rate_coef``, ``dyn_err_noise`` and ``start_time_max``.
     """
 
     act_dim = 4
@@ -164,18 +170,23 @@ class TrackingTask:
         device: str | torch.device = "cpu",
         seed: int = 0,
     ):
-        if obs_mode not in OBS_MODES:
-            raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
-        if history < 1:
-            raise ValueError(f"history must be at least 1, got {history}")
-        self.num_envs = num_envs
-        self.obs_mode = obs_mode
-        self.history = history
-        self.episode_seconds = episode_seconds
-        self.lookahead = tuple(float(tau) for tau in lookahead)
-        self.action_rate_coef = action_rate_coef
-        self.dyn_err_noise = dyn_err_noise
-        self.start_time_max = start_time_max
+        self.num_envs = check_int("num_envs", num_envs, minimum=1)
+        self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
+        self.history = check_int("history", history, minimum=1)
+        self.episode_seconds = check_number("episode_seconds", episode_seconds, minimum=DT_CONTROL)
+        if isinstance(lookahead, str) or not isinstance(lookahead, Sequence):
+            raise TypeError(f"lookahead must be a sequence of seconds, got {describe(lookahead)}")
+        self.lookahead = tuple(
+            check_number(f"lookahead[{i}]", tau, minimum=0.0) for i, tau in enumerate(lookahead)
+        )
+        self.action_rate_coef = check_number("action_rate_coef", action_rate_coef, minimum=0.0)
+        self.dyn_err_noise = check_number("dyn_err_noise", dyn_err_noise, minimum=0.0)
+        self.start_time_max = check_number("start_time_max", start_time_max, minimum=0.0)
+        names = (
+            [trajectory]
+            if isinstance(trajectory, str)
+            else list(check_nonempty("trajectory", trajectory))
+        )
         self.env = QuadrotorEnv(
             num_envs, params=params, wind=wind, payload=payload, device=device, seed=seed
         )
@@ -183,7 +194,6 @@ class TrackingTask:
         self.generator = self.env.generator
         self.episode_steps = round(episode_seconds / self.env.dt_control)
         self.model = InternalModel.from_env(self.env)
-        names = [trajectory] if isinstance(trajectory, str) else list(trajectory)
         self.trajectory = _Mixture(names, num_envs, self.generator, self.device)
         kw = dict(device=self.device, dtype=self.env.dtype)
         believed_hover = self.model.mass * self.env.gravity / self.model.max_thrust
@@ -211,12 +221,16 @@ class TrackingTask:
 
     def step(self, action: Tensor):
         """Advance 0.02 s; see the class docstring for what comes back."""
-        action = torch.nan_to_num(torch.as_tensor(action, device=self.device, dtype=self.env.dtype))
-        action = action.clamp(-1, 1)
+        raw = torch.as_tensor(action, device=self.device, dtype=self.env.dtype)
+        if raw.shape != (self.num_envs, self.act_dim):
+            raise ValueError(
+                f"action must be ({self.num_envs}, {self.act_dim}), got {tuple(raw.shape)}"
+            )
+        action = torch.nan_to_num(raw, nan=0.0).clamp(-1, 1)
         predicted = self.model.predict(self._state, action)
         if self.dyn_err_noise > 0:
             self._perturb(predicted)
-        self._state, env_info = self.env.step(action)
+        self._state, env_info = self.env.step(raw)
         error = dyn_err(self._state, predicted)
         self._errors = torch.cat([error, self._errors[:, :-DYN_ERR_DIM]], dim=1)
         last_action, self._last_action = self._last_action, action
