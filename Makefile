@@ -12,7 +12,7 @@ NB ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: env kernel run test lab lint browser zoo
+.PHONY: env kernel run test lab lint browser zoo baselines
 
 env: $(VENV)/.installed
 
@@ -42,6 +42,10 @@ lint: env
 
 zoo: env
 	$(BIN)/python -m toolkit zoo build
+
+# Rewrite tests/notebooks/baselines/ from fresh smoke runs (make baselines NB="00 03"); review the diff.
+baselines: env
+	$(BIN)/python -m toolkit baselines update $(foreach n,$(NB),-k $(n))
 
 # Debian's Chromium drives the widget browser tests (no browser download is needed).
 browser:
