@@ -147,7 +147,7 @@ def test_analyse_errors():
         analyse(enough, alpha=1.5)
     with pytest.raises(ValueError, match="zero_method"):
         analyse(enough, zero_method="drop")
-    with pytest.raises(ValueError, match="Rating objects"):
+    with pytest.raises(TypeError, match="item 3"):
         analyse([*enough, ("a", "sweet", "sweet", 7)])
 
 
@@ -159,12 +159,18 @@ def test_analyse_errors():
         ("a", "sweet", "Sweet", 5, "rated_taste"),
         ("a", "sweet", "sweet", 10.5, r"\[0, 10\]"),
         ("a", "sweet", "sweet", math.nan, r"\[0, 10\]"),
-        ("a", "sweet", "sweet", "7", "number"),
     ],
 )
 def test_rating_validation(listener, prompt, rated, score, match):
     with pytest.raises(ValueError, match=match):
         Rating(listener, prompt, rated, score)
+
+
+def test_rating_types():
+    with pytest.raises(TypeError, match="score must be a number"):
+        Rating("a", "sweet", "sweet", "7")
+    with pytest.raises(TypeError, match="listener"):
+        Rating(3, "sweet", "sweet", 7)
 
 
 def test_template_round_trips(tmp_path):
@@ -209,7 +215,7 @@ def test_read_is_lenient_about_order_case_spaces_extra_columns_and_bom(tmp_path)
         ([",".join(RATINGS_COLUMNS), "a,sweet,sweet,11"], r":2: score must be in \[0, 10\]"),
         ([",".join(RATINGS_COLUMNS), "a,sweet,sweet,-1"], r":2: score must be in \[0, 10\]"),
         ([",".join(RATINGS_COLUMNS), "a,sweet,sweet,nan"], r":2: score must be in \[0, 10\]"),
-        ([",".join(RATINGS_COLUMNS), "a,sweet,sweet,1", "b,spicy,sweet,2"], ":3: unknown prompt"),
+        ([",".join(RATINGS_COLUMNS), "a,sweet,sweet,1", "b,spicy,sweet,2"], ":3: prompt_taste"),
         ([",".join(RATINGS_COLUMNS), "a,sweet,sweet"], r":2: missing value\(s\) for \['score'\]"),
     ],
 )

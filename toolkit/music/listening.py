@@ -21,19 +21,23 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping, Sequence
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
+from toolkit._checks import check_choice, check_int, check_number, check_str, describe
+from toolkit.music.synth import check_path
 from toolkit.music.taste import TASTES
 
 RATINGS_COLUMNS = ("listener", "prompt_taste", "rated_taste", "score")
 SCORE_RANGE = (0.0, 10.0)
 NEUTRAL = 5.0
 ZERO_METHODS = ("wilcox", "pratt", "zsplit")
+MAX_LISTENERS = 100_000  # a simulated panel larger than this is a typo, not a study
 
 _TEMPLATE_ROWS = (
     ("L01", "sweet", "sweet", "8"),
@@ -45,8 +49,13 @@ _TEMPLATE_ROWS = (
 @dataclass(frozen=True)
 class Rating:
     """One listener's 0–10 score of how much a clip made for ``prompt_taste`` tastes like
-    ``rated_taste``. Raises ``ValueError`` for an empty listener, an unknown taste or a score
-    outside :data:`SCORE_RANGE`."""
+    ``rated_taste``.
+
+    Raises:
+        TypeError: a listener or taste that is not a str, or a score that is not a number.
+        ValueError: an empty listener, an unknown taste or a score that is NaN or outside
+            :data:`SCORE_RANGE` (the message names the field).
+    """
 
     listener: str
     prompt_taste: str
@@ -54,15 +63,12 @@ class Rating:
     score: float
 
     def __post_init__(self) -> None:
-        if not isinstance(self.listener, str) or not self.listener.strip():
-            raise ValueError(f"listener must be a non-empty string, got {self.listener!r}")
+        check_str("listener", self.listener)
         for name in ("prompt_taste", "rated_taste"):
-            value = getattr(self, name)
-            if value not in TASTES:
-                raise ValueError(f"unknown {name} {value!r}; choose from {TASTES}")
+            check_choice(name, check_str(name, getattr(self, name)), TASTES)
         score = self.score
-        if isinstance(score, bool) or not isinstance(score, int | float | np.number):
-            raise ValueError(f"score must be a number, got {score!r}")
+        if isinstance(score, bool) or not isinstance(score, numbers.Real):
+            raise TypeError(f"score must be a number, got {describe(score)}")
         if not (math.isfinite(score) and SCORE_RANGE[0] <= score <= SCORE_RANGE[1]):
             raise ValueError(f"score must be in [0, 10], got {score}")
         object.__setattr__(self, "score", float(score))
@@ -173,8 +179,9 @@ def write_template(path: str | Path, overwrite: bool = False) -> Path:
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False (a template must not
             replace collected ratings).
+        TypeError: ``path`` is not a path.
     """
-    path = Path(path)
+    path = check_path("path", path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -189,24 +196,44 @@ def read_ratings(path: str | Path) -> list[Rating]:
     columns are ignored). Surrounding spaces are stripped and tastes lower-cased.
 
     Raises:
-        ValueError: an empty file, missing columns, a file with a header but no ratings, or
-            a row with a missing value, a non-numeric score, a score outside 0–10 or an
-            unknown taste — the message names the file and the line.
+        TypeError: ``path`` is not a path.
+        FileNotFoundError: no file at ``path``.
+        ValueError: a file that is not UTF-8 text, an empty file, missing or repeated
+            columns, a file with a header but no ratings, or a row with a missing value, more
+            values than the header has columns, a non-numeric score, a score outside 0–10 or
+            an unknown taste — the message names the file, the line and the column.
     """
-    path = Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None:
-            raise ValueError(f"{path}: empty file; expected the header {','.join(RATINGS_COLUMNS)}")
-        reader.fieldnames = [name.strip() for name in reader.fieldnames]
-        missing = [c for c in RATINGS_COLUMNS if c not in reader.fieldnames]
-        if missing:
-            raise ValueError(
-                f"{path}:1: missing column(s) {missing}; header is {reader.fieldnames}"
-            )
-        ratings = [_parse_row(row, f"{path}:{reader.line_num}") for row in reader]
+    path = check_path("path", path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            ratings = _read_rows(csv.DictReader(f), path)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text ({error}); save the CSV as UTF-8") from None
     if not ratings:
         raise ValueError(f"{path}: no ratings below the header")
+    return ratings
+
+
+def _read_rows(reader: csv.DictReader, path: Path) -> list[Rating]:
+    if reader.fieldnames is None:
+        raise ValueError(f"{path}: empty file; expected the header {','.join(RATINGS_COLUMNS)}")
+    header = [name.strip() for name in reader.fieldnames]
+    reader.fieldnames = header
+    repeated = sorted({c for c in header if header.count(c) > 1 and c in RATINGS_COLUMNS})
+    if repeated:
+        raise ValueError(f"{path}:1: column(s) {repeated} appear more than once; keep one each")
+    missing = [c for c in RATINGS_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"{path}:1: missing column(s) {missing}; header is {header}")
+    ratings = []
+    for row in reader:
+        where = f"{path}:{reader.line_num}"
+        if None in row:
+            raise ValueError(
+                f"{where}: {len(header) + len(row[None])} values but the header has "
+                f"{len(header)} columns"
+            )
+        ratings.append(_parse_row(row, where))
     return ratings
 
 
@@ -246,23 +273,29 @@ def simulate_panel(
     no effect every score is centred on 5.
 
     Raises:
-        ValueError: ``n_listeners`` < 1, no or repeated or unknown tastes, an ``effect`` key
-            not in ``tastes``, or ``noise_sd`` < 0.
+        TypeError: ``n_listeners`` or ``seed`` not an int, ``tastes`` a str or not a
+            sequence, ``effect`` not a mapping, or a non-numeric effect or ``noise_sd``.
+        ValueError: ``n_listeners`` outside [1, :data:`MAX_LISTENERS`], a negative
+            ``seed``, no or repeated or unknown tastes, an ``effect`` key not in ``tastes``
+            or not finite, or ``noise_sd`` negative or not finite.
     """
-    if isinstance(n_listeners, bool) or not isinstance(n_listeners, int) or n_listeners < 1:
-        raise ValueError(f"n_listeners must be a positive integer, got {n_listeners!r}")
+    check_int("n_listeners", n_listeners, minimum=1, maximum=MAX_LISTENERS)
+    check_int("seed", seed, minimum=0)
+    if isinstance(tastes, str) or not isinstance(tastes, Iterable):
+        raise TypeError(f"tastes must be a sequence of taste names, got {describe(tastes)}")
     tastes = tuple(tastes)
     if not tastes or len(set(tastes)) != len(tastes):
         raise ValueError(f"tastes must be non-empty and distinct, got {tastes}")
-    unknown = sorted(set(tastes) - set(TASTES))
+    unknown = sorted(set(tastes) - set(TASTES), key=repr)
     if unknown:
         raise ValueError(f"unknown taste(s) {unknown}; choose from {TASTES}")
-    effect = dict(effect or {})
-    stray = sorted(set(effect) - set(tastes))
+    if effect is not None and not isinstance(effect, Mapping):
+        raise TypeError(f"effect must map tastes to score shifts, got {describe(effect)}")
+    effect = {t: check_number(f"effect[{t!r}]", e) for t, e in (effect or {}).items()}
+    stray = sorted(set(effect) - set(tastes), key=repr)
     if stray:
         raise ValueError(f"effect names taste(s) {stray} that are not in tastes {tastes}")
-    if not noise_sd >= 0:
-        raise ValueError(f"noise_sd must be >= 0, got {noise_sd}")
+    check_number("noise_sd", noise_sd, minimum=0.0)
     rng = np.random.default_rng(seed)
     width = len(str(n_listeners))
     ratings = []
@@ -295,20 +328,23 @@ def analyse(
       cell is the row's maximum.
 
     Raises:
-        ValueError: no ratings, an item that is not a :class:`Rating`, fewer than 3 matching
-            ratings (Shapiro–Wilk needs 3), ``alpha`` outside (0, 1) or an unknown
-            ``zero_method``.
+        TypeError: ``ratings`` not a sequence, an item that is not a :class:`Rating` (named
+            by index), ``alpha`` not a number or ``zero_method`` not a str.
+        ValueError: no ratings, fewer than 3 matching ratings (Shapiro–Wilk needs 3),
+            ``alpha`` outside (0, 1) or an unknown ``zero_method``.
     """
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    if zero_method not in ZERO_METHODS:
-        raise ValueError(f"zero_method must be one of {ZERO_METHODS}, got {zero_method!r}")
+    alpha = check_number("alpha", alpha, minimum=0.0, maximum=1.0, strict_min=True)
+    if alpha == 1.0:
+        raise ValueError("alpha must be in (0, 1), got 1.0")
+    check_choice("zero_method", check_str("zero_method", zero_method), ZERO_METHODS)
+    if isinstance(ratings, str | Mapping) or not isinstance(ratings, Iterable):
+        raise TypeError(f"ratings must be a sequence of Rating objects, got {describe(ratings)}")
     ratings = list(ratings)
     if not ratings:
         raise ValueError("analyse needs ratings; got none")
-    bad = [i for i, r in enumerate(ratings) if not isinstance(r, Rating)]
-    if bad:
-        raise ValueError(f"ratings must be Rating objects; item {bad[0]} is {ratings[bad[0]]!r}")
+    for i, r in enumerate(ratings):
+        if not isinstance(r, Rating):
+            raise TypeError(f"ratings must be Rating objects; item {i} is {describe(r)}")
     matching = np.array([r.score for r in ratings if r.matching])
     if matching.size < 3:
         raise ValueError(f"analyse needs at least 3 matching ratings, got {matching.size}")
