@@ -6,6 +6,9 @@ which every query of every layer and head may only see the entries the compresse
 when that query ran. Equal logits mean RoPE positions, masks and gathers are all right.
 """
 
+import math
+from fractions import Fraction
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -65,20 +68,52 @@ def test_ratio_zero_changes_nothing(llama):
     assert isinstance(out.past_key_values.layers[0], CompressedLayer)
 
 
-@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.875])
-def test_each_layer_and_head_keeps_floor_of_l_times_one_minus_ratio(llama, ratio):
-    ids = _ids(length=37)
-    cache = _prefill(llama, ids, KVCompressor(RandomScorer(), ratio, window=2))
-    n_keep = int(37 * (1 - ratio))
+# ⌊L·(1 − ratio)⌋ with the ratio as the exact decimal; float arithmetic gives one fewer at
+# (0.8, 20), (0.9, 10) and (0.3, 90), and refused (0.9, 10) as keeping nothing
+@pytest.mark.parametrize(
+    ("ratio", "length", "n_keep"),
+    [(0.25, 37, 27), (0.5, 37, 18), (0.875, 37, 4), (0.8, 20, 4), (0.9, 10, 1), (0.3, 90, 63)],
+)
+def test_each_layer_and_head_keeps_floor_of_l_times_one_minus_ratio(llama, ratio, length, n_keep):
+    ids = _ids(length=length)
+    cache = _prefill(llama, ids, KVCompressor(RandomScorer(), ratio, window=1))
     stats = compression_stats(cache)
     assert torch.equal(stats.kept, torch.full((N_LAYERS, H_KV), n_keep))
-    assert stats.seen == [37, 37] and cache.get_seq_length() == 37
+    assert stats.seen == [length, length] and cache.get_seq_length() == length
     assert stats.bytes == N_LAYERS * 2 * 2 * H_KV * n_keep * D * 4  # layers × {K, V} × B × …
-    assert stats.kept_fraction == pytest.approx(n_keep / 37)
+    assert stats.kept_fraction == pytest.approx(n_keep / length)
     for layer in cache.layers:
         assert layer.keys.shape == layer.values.shape == (2, H_KV, n_keep, D)
         assert layer.positions.shape == (2, H_KV, n_keep)
         assert (layer.positions.diff(dim=-1) > 0).all()  # original order
+
+
+EXACT_RATIOS = {
+    0.1: Fraction(1, 10),
+    0.25: Fraction(1, 4),
+    0.3: Fraction(3, 10),
+    0.5: Fraction(1, 2),
+    0.75: Fraction(3, 4),
+    0.8: Fraction(4, 5),
+    0.9: Fraction(9, 10),
+    0.95: Fraction(19, 20),
+    31 / 32: Fraction(31, 32),
+}
+
+
+@pytest.mark.parametrize("ratio", EXACT_RATIOS)
+def test_prefill_budget_is_exact_for_every_length_up_to_8192(ratio):
+    compressor = KVCompressor("knorm", ratio, window=0)
+    kept = 1 - EXACT_RATIOS[ratio]
+    wrong = []
+    for length in range(1, 8193):
+        expected = math.floor(length * kept)
+        if expected == 0:
+            with pytest.raises(ValueError, match="ratio.*keeps no entry"):
+                compressor.n_keep(length)
+        elif compressor.n_keep(length) != expected:
+            wrong.append((length, compressor.n_keep(length), expected))
+    assert not wrong, f"(L, n_keep, exact) for ratio {ratio}: {wrong[:5]}"
 
 
 def test_recent_window_is_always_kept(llama):

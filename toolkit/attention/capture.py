@@ -113,9 +113,9 @@ class QKCapture:
         """``(B, c, T)`` bool: which keys each of the queries at ``query_positions`` (``c``)
         attends to (real query, real key, causal and sliding-window constraints)."""
         self._check_layer(layer)
-        mask = self.attention_mask.to(query_positions.device)
-        length = mask.shape[1]
+        length = self.attention_mask.shape[1]
         _check_positions_tensor(query_positions, length)
+        mask = self.attention_mask.to(query_positions.device)
         key_positions = torch.arange(length, device=query_positions.device)
         offset = query_positions[:, None] - key_positions[None, :]  # (c, T): i − j
         rule = torch.ones_like(offset, dtype=torch.bool)
