@@ -1,4 +1,5 @@
-"""Every notebook runs top to bottom in smoke mode through the same CLI as `make run`."""
+"""Every notebook runs top to bottom in smoke mode through the same CLI as `make run`, and its
+claims and metrics match its baseline in tests/notebooks/baselines/ (`make baselines` rewrites)."""
 
 import html
 import json
@@ -13,10 +14,12 @@ import pytest
 
 from toolkit.claims import load_claims
 from toolkit.claims.record import evaluate
+from toolkit.runs import compare_run
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "notebooks"
+BASELINES = Path(__file__).resolve().parent / "baselines"
 TIMEOUT_S = 1200  # per notebook: smoke mode runs in minutes, plus first-use zoo training
 
 pytestmark = pytest.mark.notebooks
@@ -75,6 +78,17 @@ def test_notebook_runs_in_smoke_mode(smoke_runs, notebook):
         assert html.escape(claim.claim) in report  # the report escapes text, e.g. ">=" and "'"
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_results_match_the_baseline(smoke_runs, notebook):
+    run_dir, _ = smoke_runs[notebook.name]
+    comparison = compare_run(run_dir, BASELINES / f"{notebook.stem}.json", require_all=True)
+    notes = "".join(f"\nnote: {note}" for note in comparison.notes)
+    assert not comparison.changed, (
+        f"{notebook.name}: results changed against its baseline (if intended, run `make "
+        f"baselines NB={notebook.stem[:2]}` and commit the diff):\n{comparison.table()}{notes}"
+    )
+
+
 def test_welcome_records_claims_that_reach_the_report(smoke_runs):
     run_dir, result = smoke_runs["00_welcome.ipynb"]
     claims = load_claims(run_dir / result["claims_file"])
@@ -117,7 +131,7 @@ def test_token_masks_records_both_claims_with_their_measurements(smoke_runs):
     assert {"dpo_chosen_delta", "target_dpo_chosen_delta", "pass_rate_dpo"} <= set(target.measured)
     assert 0.0 <= target.measured["pass_rate_target_dpo"] <= 1.0
     for claim in (frontier, target):
-        assert claim.held == evaluate(claim.holds_if, claim.measured)
+        assert claim.status == evaluate(claim.holds_if, claim.measured)
 
 
 def test_causal_rewards_records_both_claims_at_the_chosen_lambda(smoke_runs):
@@ -128,7 +142,7 @@ def test_causal_rewards_records_both_claims_at_the_chosen_lambda(smoke_runs):
     assert gap.measured["lambda"] == 1.0 and "mean_gap_reduction" in gap.measured
     assert -1.0 <= accuracy.measured["mean_accuracy_drop"] <= 1.0
     for claim in claims:
-        assert claim.held == evaluate(claim.holds_if, claim.measured)
+        assert claim.status == evaluate(claim.holds_if, claim.measured)
 
 
 def test_taste_to_music_records_the_direction_and_classifier_claims(smoke_runs):
@@ -138,7 +152,7 @@ def test_taste_to_music_records_the_direction_and_classifier_claims(smoke_runs):
     assert directions.measured["n_predictions"] >= 10
     assert 0.0 <= classifier.measured["accuracy"] <= 1.0 and classifier.measured["chance"] == 0.25
     for claim in (directions, classifier):
-        assert claim.held == evaluate(claim.holds_if, claim.measured)
+        assert claim.status == evaluate(claim.holds_if, claim.measured)
 
 
 def test_neural_imc_records_the_plain_ppo_and_geometric_claims(smoke_runs):
@@ -149,7 +163,7 @@ def test_neural_imc_records_the_plain_ppo_and_geometric_claims(smoke_runs):
     for claim in (plain, geometric):
         assert all(0.0 <= claim.measured[k] <= 1.0 for k in claim.measured if k.endswith("_crash"))
         assert claim.measured["imc_rmse"] > 0
-        assert claim.held == evaluate(claim.holds_if, claim.measured)
+        assert claim.status == evaluate(claim.holds_if, claim.measured)
 
 
 def test_attention_geometry_records_needle_perplexity_and_snapkv_claims(smoke_runs):
@@ -162,4 +176,4 @@ def test_attention_geometry_records_needle_perplexity_and_snapkv_claims(smoke_ru
     )
     assert {"qfilters_drop", "streamingllm_drop"} <= set(perplexity.measured)
     for claim in (needle, snapkv, perplexity):
-        assert claim.held == evaluate(claim.holds_if, claim.measured)
+        assert claim.status == evaluate(claim.holds_if, claim.measured)
