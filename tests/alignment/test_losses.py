@@ -358,13 +358,19 @@ def test_empty_completion_names_the_pair():
             lambda t: t["ref_rejected_logps"].__setitem__((2, 0), -float("inf")),
             "pair 2: ref_rejected_logps has NaN or inf values at completion tokens",
         ),
-        (lambda t: t.update(chosen_mask=[[1.0]]), "chosen_mask must be a \\(B, T\\) tensor"),
     ],
 )
 def test_bad_batches_are_rejected(change, message):
     t = make_inputs()
     change(t)
     with pytest.raises(ValueError, match=message):
+        batch_of(t)
+
+
+def test_a_mask_that_is_not_a_tensor_is_a_type_error():
+    t = make_inputs()
+    t.update(chosen_mask=[[1.0]])
+    with pytest.raises(TypeError, match="chosen_mask must be a \\(B, T\\) torch.Tensor"):
         batch_of(t)
 
 

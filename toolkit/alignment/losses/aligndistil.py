@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import torch
 
+from toolkit._checks import describe
 from toolkit.alignment.losses.core import (
     LossOutput,
     Tensor,
@@ -109,8 +110,13 @@ def aligndistil_loss(
     """
     check_positive("beta", beta)
     check_positive("temperature", temperature)
-    if policy_logits.dim() != 3:
-        raise ValueError(f"policy_logits must be (B, T, V), got {tuple(policy_logits.shape)}")
+    if not isinstance(policy_logits, Tensor):
+        raise TypeError(f"policy_logits must be a torch.Tensor, got {describe(policy_logits)}")
+    if policy_logits.dim() != 3 or policy_logits.shape[0] == 0:
+        raise ValueError(
+            f"policy_logits must be (B, T, V) with B >= 1, got {tuple(policy_logits.shape)}; "
+            "a loss over an empty batch is undefined"
+        )
     check_shape("teacher_logits", teacher_logits, policy_logits.shape, "policy_logits")
     mask = check_mask("mask", mask, policy_logits.shape[:-1], "policy_logits[..., 0]")
     check_finite("policy_logits", policy_logits, mask.unsqueeze(-1))

@@ -18,6 +18,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from toolkit._checks import check_number, describe
 from toolkit.alignment.checks import Tensor, as_bool_mask, check_finite, rows_text
 
 
@@ -38,23 +39,44 @@ class LossOutput:
         return self.losses.mean()
 
 
-def check_positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
+MAX_TOKEN_WEIGHT = 10.0
+"""Largest per-token weight accepted (TIS-DPO's transforms give [0.7, 1.3], masks {0, 1}): a
+weight multiplies a token's log-ratio inside β·margin, so an unnormalized one (a raw log-prob
+difference, a probability count) would dominate the pair; rescale with a transform first."""
+
+LOGP_TOLERANCE = 1e-4
+"""Log-probabilities above this are not log-probabilities (logits or probabilities passed by
+mistake); the slack absorbs float rounding of ``log_softmax``."""
 
 
-def check_nonnegative(name: str, value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+def check_positive(name: str, value: object) -> float:
+    """A finite number > 0 (β, temperatures)."""
+    return check_number(name, value, minimum=0.0, strict_min=True)
 
 
-def check_shape(name: str, tensor: Tensor, shape: torch.Size, like: str) -> None:
+def check_nonnegative(name: str, value: object) -> float:
+    """A finite number >= 0 (α, λ)."""
+    return check_number(name, value, minimum=0.0)
+
+
+def check_shape(name: str, tensor: object, shape: torch.Size, like: str) -> None:
     if not isinstance(tensor, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor, got {describe(tensor)}")
     if tensor.shape != shape:
         raise ValueError(
             f"{name} has shape {tuple(tensor.shape)} but {like} has shape {tuple(shape)}; "
             "per-token inputs of one side must share one (B, T) layout"
+        )
+
+
+def check_token_weights(name: str, weights: Tensor, mask: Tensor) -> None:
+    """Per-token weights in [0, :data:`MAX_TOKEN_WEIGHT`] at the real tokens of ``mask``."""
+    bad = ((weights < 0) | (weights > MAX_TOKEN_WEIGHT)) & mask
+    if bad.any():
+        raise ValueError(
+            f"{rows_text(bad.any(-1))}: {name} must lie in [0, {MAX_TOKEN_WEIGHT}] at completion "
+            f"tokens, got {weights[bad][0].item():g}; rescale raw weights with a transform "
+            "(toolkit.alignment.masks.TRANSFORMS) first"
         )
 
 
@@ -106,9 +128,10 @@ class TokenBatch:
 
     Chosen tensors are (B, Tw), rejected tensors (B, Tl); Tw and Tl may differ.
     Masks are {0, 1} (float or bool) with 1 on real completion tokens, at least one per
-    row; they are stored as bool. ``chosen_kl``/``rejected_kl`` are the per-position KL_t
-    (forward, TDPO's sign, see :func:`token_kl_from_logits`), needed only by the KL-based
-    losses.
+    row and at least one row (an empty batch is a ``ValueError``, not a NaN loss); they are
+    stored as bool. Log-probs must be ``<= 0`` at real tokens. ``chosen_kl``/``rejected_kl``
+    are the per-position KL_t (forward, TDPO's sign, see :func:`token_kl_from_logits`),
+    needed only by the KL-based losses.
     """
 
     policy_chosen_logps: Tensor  # (B, Tw) log πθ(y_t) of the realized chosen tokens
@@ -124,8 +147,13 @@ class TokenBatch:
         for side in ("chosen", "rejected"):
             mask_name = f"{side}_mask"
             raw = getattr(self, mask_name)
-            if not isinstance(raw, Tensor) or raw.dim() != 2:
-                raise ValueError(f"{mask_name} must be a (B, T) tensor")
+            if not isinstance(raw, Tensor):
+                raise TypeError(f"{mask_name} must be a (B, T) torch.Tensor, got {describe(raw)}")
+            if raw.dim() != 2 or raw.shape[0] == 0:
+                raise ValueError(
+                    f"{mask_name} must be a (B, T) tensor with B >= 1 pairs, got shape "
+                    f"{tuple(raw.shape)}; a loss over an empty batch is undefined"
+                )
             mask = check_nonempty(mask_name, as_bool_mask(mask_name, raw))
             object.__setattr__(self, mask_name, mask)  # stored as bool
             names = [f"policy_{side}_logps", f"ref_{side}_logps"]
@@ -134,6 +162,13 @@ class TokenBatch:
             for name in names:
                 check_shape(name, getattr(self, name), mask.shape, mask_name)
                 check_finite(name, getattr(self, name), mask)
+            for name in names[:2]:
+                above = (getattr(self, name) > LOGP_TOLERANCE) & mask
+                if above.any():
+                    raise ValueError(
+                        f"{rows_text(above.any(-1))}: {name} holds values > 0 at completion "
+                        "tokens; pass log-probabilities (log_softmax), not logits or probabilities"
+                    )
         if self.chosen_mask.shape[0] != self.rejected_mask.shape[0]:
             raise ValueError(
                 f"chosen tensors hold {self.chosen_mask.shape[0]} pairs but rejected tensors "

@@ -8,6 +8,7 @@ from toolkit.alignment.losses.core import (
     TokenBatch,
     check_nonnegative,
     check_positive,
+    check_token_weights,
     masked_mean,
     pair_metrics,
     preference_loss,
@@ -40,6 +41,8 @@ def tis_dpo_loss(
     The weights come from a contrastive pair of models (docs/methods/token_po.md#tis-dpo: w_t from
     log π_rev(y_t) − log π_dpo(y_t), sign flipped for the chosen side, then transformed
     to e.g. [0.7, 1.3]); they are inputs here and are used as given (no gradient expected).
+    They must lie in [0, ``MAX_TOKEN_WEIGHT``] = [0, 10] at completion tokens: a negative
+    weight flips a token's preference and an unnormalized one drives the loss to inf.
 
     Args:
         batch: per-token inputs (with ``chosen_kl``/``rejected_kl`` when ``token_level``).
@@ -52,6 +55,8 @@ def tis_dpo_loss(
     check_nonnegative("alpha", alpha)
     chosen_weights = batch.token_input("chosen_weights", chosen_weights, "chosen")
     rejected_weights = batch.token_input("rejected_weights", rejected_weights, "rejected")
+    check_token_weights("chosen_weights", chosen_weights, batch.chosen_mask)
+    check_token_weights("rejected_weights", rejected_weights, batch.rejected_mask)
     chosen, rejected = batch.logratio_sums(chosen_weights, rejected_weights)
     margin = chosen - rejected
     metrics = pair_metrics(batch, beta, chosen, rejected)
