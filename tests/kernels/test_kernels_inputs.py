@@ -29,25 +29,30 @@ def test_label_out_of_range_names_labels_and_position(case):
 
 
 @pytest.mark.parametrize(
-    ("change", "match"),
+    ("change", "match", "error"),
     [
         (
             dict(labels=lambda c: c.labels[:, :-1]),
             r"labels has shape \(2, 12\); expected \(2, 13\)",
+            ValueError,
         ),
-        (dict(labels=lambda c: c.labels.float()), "labels must be an integer tensor"),
-        (dict(weight=lambda c: c.weight.double()), "hidden is torch.float32 but lm_head_weight"),
-        (dict(hidden=lambda c: c.hidden[0, 0]), r"hidden must be \(\.\.\., H\)"),
-        (dict(lm_head_bias=lambda c: c.bias[:-1]), r"lm_head_bias has shape \(96,\)"),
-        (dict(temperature=lambda c: 0.0), "temperature must be a finite number > 0"),
-        (dict(chunk_size=lambda c: 0), "chunk_size must be a positive int"),
+        (dict(labels=lambda c: c.labels.float()), "labels must be an integer tensor", TypeError),
+        (
+            dict(weight=lambda c: c.weight.double()),
+            "hidden is torch.float32 but lm_head_weight",
+            ValueError,
+        ),
+        (dict(hidden=lambda c: c.hidden[0, 0]), r"hidden must be \(\.\.\., H\)", ValueError),
+        (dict(lm_head_bias=lambda c: c.bias[:-1]), r"lm_head_bias has shape \(96,\)", ValueError),
+        (dict(temperature=lambda c: 0.0), "temperature must be > 0", ValueError),
+        (dict(chunk_size=lambda c: 0), "chunk_size must be >= 1", ValueError),
     ],
 )
-def test_token_logprobs_rejects(case, change, match):
+def test_token_logprobs_rejects(case, change, match, error):
     kwargs = dict(hidden=case.hidden, lm_head_weight=case.weight, labels=case.labels)
     for key, make in change.items():
         kwargs["lm_head_weight" if key == "weight" else key] = make(case)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         token_logprobs(**kwargs)
 
 
@@ -75,7 +80,7 @@ def test_teacher_rejects_bad_terms(case):
         )
     with pytest.raises(ValueError, match=r"teacher\[0\].coef is a \(13,\) tensor"):
         teacher_kl(case.hidden, case.weight, [TeacherTerm(case.hidden, case.weight, case.coef[0])])
-    with pytest.raises(ValueError, match=r"teacher\[0\] must be TeacherTerm"):
+    with pytest.raises(TypeError, match=r"teacher\[0\] must be TeacherTerm"):
         teacher_kl(case.hidden, case.weight, [(case.hidden, case.weight)])
     assert teacher_kl(
         case.hidden, case.weight, [(case.hidden, case.weight, torch.tensor(1.0))]
