@@ -9,8 +9,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from toolkit.control import policies
 from toolkit.control.baselines import CascadedPID, GeometricController
+from toolkit.control.comparison import (
+    Scenario,
+    compare,
+    noise_ablation,
+    record_flight,
+    scenario_grid,
+    summarize,
+)
+from toolkit.control.evaluate import rollout
 from toolkit.control.internal_model import InternalModel, dyn_err, predict_next
+from toolkit.control.ppo import Policy, PPOConfig, load, save, train
 from toolkit.control.quadrotor import (
     TRAIN_RANGES,
     MassStep,
@@ -20,6 +31,7 @@ from toolkit.control.quadrotor import (
     nominal_params,
     sample_params,
 )
+from toolkit.control.task import TrackingTask
 from toolkit.control.trajectories import Circle, Hover, Polynomial, Zigzag, make_trajectory
 
 FAST = settings(max_examples=20, deadline=None)
@@ -337,3 +349,262 @@ REF = Circle()(torch.zeros(2))
 def test_controllers_check_state_and_reference(controller, state, ref, error, match):
     with pytest.raises(error, match=match):
         controller().act(state, ref)
+
+
+# ---------------------------------------------------------------------- task
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"num_envs": 0}, ValueError, "num_envs"),
+        ({"trajectory": "spiral"}, ValueError, "trajectory"),
+        ({"trajectory": []}, ValueError, "trajectory"),
+        ({"trajectory": ["circle", 3]}, TypeError, "trajectory"),
+        ({"obs_mode": "full"}, ValueError, "obs_mode"),
+        ({"history": 0}, ValueError, "history"),
+        ({"history": 2.0}, TypeError, "history"),
+        ({"episode_seconds": 0.0}, ValueError, "episode_seconds"),
+        ({"episode_seconds": math.nan}, ValueError, "episode_seconds"),
+        ({"lookahead": 0.1}, TypeError, "lookahead"),
+        ({"lookahead": (0.1, -0.2)}, ValueError, r"lookahead\[1\]"),
+        ({"action_rate_coef": -0.01}, ValueError, "action_rate_coef"),
+        ({"dyn_err_noise": math.inf}, ValueError, "dyn_err_noise"),
+        ({"start_time_max": -1.0}, ValueError, "start_time_max"),
+        ({"params": "oood"}, ValueError, "params"),
+        ({"device": "cuda:99"}, ValueError, "device"),
+        ({"seed": "0"}, TypeError, "seed"),
+    ],
+)
+def test_task_constructor_rejects(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        TrackingTask(**{"num_envs": 2, **kwargs})
+
+
+def test_task_step_checks_the_action_shape_and_counts_nan_entries():
+    task = TrackingTask(2, seed=1)
+    before = task.generator.get_state()
+    with pytest.raises(ValueError, match=r"action must be \(2, 4\)"):
+        task.step(torch.zeros(4))
+    assert torch.equal(task.generator.get_state(), before)  # nothing was drawn
+    action = torch.zeros(2, 4)
+    action[0, 1] = math.nan
+    *_, info = task.step(action)
+    assert info["clipped_actions"].tolist() == [1, 0]
+    assert "diverged_reason" in info
+
+
+# ---------------------------------------------------------------------- PPO
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("num_envs", 0, ValueError),
+        ("rollout_steps", 1.5, TypeError),
+        ("epochs", -1, ValueError),
+        ("minibatches", 3, ValueError),
+        ("total_steps", 10, ValueError),
+        ("clip", 0.0, ValueError),
+        ("clip", 1.5, ValueError),
+        ("gamma", 1.01, ValueError),
+        ("gamma", math.nan, ValueError),
+        ("gae_lambda", -0.1, ValueError),
+        ("lr", 0.0, ValueError),
+        ("lr", "5e-4", TypeError),
+        ("entropy_coef", -1e-3, ValueError),
+        ("value_coef", math.inf, ValueError),
+        ("max_grad_norm", 0.0, ValueError),
+        ("init_std", -0.3, ValueError),
+        ("obs_clip", 0.0, ValueError),
+        ("hidden", 128, TypeError),
+        ("hidden", (128, 0), ValueError),
+    ],
+)
+def test_ppo_config_checks_every_field(field, value, error):
+    base = {"num_envs": 4, "rollout_steps": 4, "minibatches": 2, "total_steps": 16}
+    with pytest.raises(error, match=f"PPOConfig.{field}"):
+        PPOConfig(**{**base, field: value})
+
+
+@FAST
+@given(lr=st.one_of(st.floats(max_value=0.0), NON_FINITE), gamma=st.floats(1.0001, 1e6))
+def test_ppo_config_learning_rate_and_discount(lr, gamma):
+    with pytest.raises(ValueError, match="PPOConfig.lr"):
+        PPOConfig(lr=lr)
+    with pytest.raises(ValueError, match="PPOConfig.gamma"):
+        PPOConfig(gamma=gamma)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: Policy(0, 4), ValueError, "obs_dim"),
+        (lambda: Policy(4, 4.0), TypeError, "critic_dim"),
+        (lambda: Policy(4, 4, hidden=(8, -1)), ValueError, r"hidden\[1\]"),
+        (lambda: Policy(4, 4, init_std=0.0), ValueError, "init_std"),
+        (lambda: Policy(4, 4, meta=["a"]), TypeError, "meta"),
+        (lambda: Policy(4, 6).act(torch.zeros(2, 5)), ValueError, r"obs must be \(N, 4\)"),
+        (lambda: Policy(4, 6).act([0.0] * 4), TypeError, "obs"),
+        (lambda: train(TrackingTask(2), "fast"), TypeError, "config"),
+        (lambda: train(42), TypeError, "task"),
+        (lambda: train(TrackingTask(2), seed=-1), ValueError, "seed"),
+        (lambda: save("policy", "x.pt"), TypeError, "policy"),
+    ],
+)
+def test_ppo_entry_points_reject(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_train_names_minibatches_that_do_not_split_the_task():
+    config = PPOConfig(num_envs=4, rollout_steps=3, minibatches=4, total_steps=12)
+    with pytest.raises(ValueError, match="minibatches=4"):
+        train(TrackingTask(3), config, progress=False)
+
+
+def test_save_refuses_a_diverged_policy_and_keeps_the_good_file(tmp_path):
+    path = save(Policy(4, 6), tmp_path / "policy.pt")
+    good = path.read_bytes()
+    broken = Policy(4, 6)
+    with torch.no_grad():
+        broken.actor[0].weight[0, 0] = math.nan
+    with pytest.raises(ValueError, match="actor.0.weight"):
+        save(broken, path)
+    assert path.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    assert load(path).obs_dim == 4
+
+
+# ---------------------------------------------------------------------- built-in policies
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: policies.load_policy("imc-ppo-square"), ValueError, "name must be one of"),
+        (lambda: policies.load_policy(None), TypeError, "name"),
+        (lambda: policies.load_policy("imc-ppo-circle", seed=-1), ValueError, "seed"),
+        (lambda: policies.load_policy("imc-ppo-circle", total_steps=1.5), TypeError, "total_steps"),
+        (lambda: policies.load_policy("imc-ppo-circle", total_steps=0), ValueError, "total_steps"),
+        (lambda: policies.load_policy("imc-ppo-circle", rebuild="yes"), TypeError, "rebuild"),
+        (lambda: policies.load_policy("imc-ppo-circle", device="cuda:99"), ValueError, "device"),
+        (lambda: policies.policy_training_log("nope"), ValueError, "name"),
+        (lambda: policies.evaluate(CascadedPID(), "task"), TypeError, "task"),
+        (lambda: policies.evaluate(CascadedPID(), TrackingTask(2), steps=0), ValueError, "steps"),
+        (lambda: policies.evaluate(object(), TrackingTask(2)), TypeError, "agent"),
+    ],
+)
+def test_policy_entry_points_reject_before_touching_the_cache(call, error, match, monkeypatch):
+    def no_cache(*args, **kwargs):
+        raise AssertionError("the cache must not be touched")
+
+    monkeypatch.setattr(policies, "ensure_entry", no_cache)
+    with pytest.raises(error, match=match):
+        call()
+
+
+@FAST
+@given(name=st.text(max_size=20).filter(lambda name: name not in policies.policy_names()))
+def test_policy_recipe_rejects_any_unknown_name(name):
+    with pytest.raises(ValueError, match="name"):
+        policies.policy_recipe(name)
+
+
+# ---------------------------------------------------------------------- comparison
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "match"),
+    [
+        (("square", "nominal", "none"), ValueError, "trajectory"),
+        (("circle", "ODD", "none"), ValueError, "params"),
+        (("circle", "nominal", "gust"), ValueError, "disturbance"),
+        (("circle", None, "none"), ValueError, "params"),
+        ((["circle"], "nominal", "none"), ValueError, "trajectory"),
+    ],
+)
+def test_scenario_rejects_unknown_names(fields, error, match):
+    with pytest.raises(error, match=match):
+        Scenario(*fields)
+
+
+SCENARIO = [Scenario("circle")]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"agents": []}, TypeError, "agents"),
+        ({"agents": {}}, ValueError, "agents"),
+        ({"scenarios": []}, ValueError, "scenarios"),
+        ({"scenarios": Scenario()}, TypeError, "scenarios"),
+        ({"scenarios": ["circle / nominal / none"]}, TypeError, r"scenarios\[0\]"),
+        ({"seeds": []}, ValueError, "seeds"),
+        ({"seeds": 0}, TypeError, "seeds"),
+        ({"seeds": (0, -1)}, ValueError, r"seeds\[1\]"),
+        ({"seeds": (0.5,)}, TypeError, r"seeds\[0\]"),
+        ({"num_envs": 0}, ValueError, "num_envs"),
+        ({"seconds": 0.0}, ValueError, "seconds"),
+        ({"seconds": math.nan}, ValueError, "seconds"),
+    ],
+)
+def test_compare_checks_the_protocol(kwargs, error, match):
+    arguments = {"agents": {"pid": CascadedPID()}, "scenarios": SCENARIO, **kwargs}
+    with pytest.raises(error, match=match):
+        compare(progress=False, **arguments)
+
+
+def test_scenario_grid_summarize_and_ablation_reject():
+    with pytest.raises(ValueError, match="disturbance"):
+        scenario_grid(disturbances=("none", "storm"))
+    with pytest.raises(ValueError, match=r"rows\[0\] lacks \['agent'\]"):
+        summarize([{"rmse_m": 1.0, "crash_fraction": 0.0}])
+    with pytest.raises(ValueError, match="sigmas"):
+        noise_ablation(Policy(4, 6), Scenario(), [])
+    with pytest.raises(ValueError, match="dyn_err_noise"):
+        noise_ablation(Policy(4, 6, meta={"obs_mode": "plain"}), Scenario(), [-1.0], num_envs=1)
+    with pytest.raises(ValueError, match="steps"):
+        record_flight(CascadedPID(), TrackingTask(1), steps=-2)
+
+
+# ---------------------------------------------------------------------- rollout
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"env": "env"}, TypeError, "env"),
+        ({"controller": 3}, TypeError, "controller"),
+        ({"trajectory": "circle"}, TypeError, "trajectory"),
+        ({"seconds": 0.0}, ValueError, "seconds"),
+        ({"seconds": -1.0}, ValueError, "seconds"),
+        ({"wind": (1.0, 2.0)}, ValueError, "wind"),
+        ({"wind": (0.0, math.nan, 0.0)}, ValueError, "wind"),
+        ({"wind": "east"}, TypeError, "wind"),
+    ],
+)
+def test_rollout_rejects(kwargs, error, match):
+    arguments = {"env": QuadrotorEnv(2), "controller": CascadedPID(), "trajectory": Hover()}
+    arguments.update(kwargs)
+    seconds = arguments.pop("seconds", 0.1)
+    with pytest.raises(error, match=match):
+        rollout(
+            arguments.pop("env"),
+            arguments.pop("controller"),
+            arguments.pop("trajectory"),
+            seconds,
+            **arguments,
+        )
+
+
+def test_rollout_rmse_settle_and_divergence_reason():
+    result = rollout(QuadrotorEnv(2), lambda state, ref: torch.ones(2, 4), Hover(), 0.5)
+    with pytest.raises(ValueError, match="settle"):
+        result.rmse(settle=1.0)
+    with pytest.raises(ValueError, match="settle"):
+        result.rmse(settle=math.nan)
+    gale = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 1000.0]])  # env 1 is blown 100 m up
+    result = rollout(QuadrotorEnv(2), CascadedPID(), Hover(), 1.0, wind=gale, record=False)
+    assert result.crashed.tolist() == [False, True]
+    assert list(result.diverged_reason) == [1]
+    assert result.diverged_reason[1].startswith("‖p‖ = ")

@@ -19,6 +19,11 @@ reference at the new time, ``e = p − p_d`` [m].
 ``wind``: ``None`` keeps the env's own (zero, or random when the env has ``wind=True``);
 otherwise a world-frame acceleration [m/s²], (3,) or (N, 3), set after the reset. It stays
 constant unless the env has random wind enabled, in which case it random-walks from there.
+
+``Rollout.diverged_reason`` keeps, per env index, why the simulator first reported it diverged
+(``QuadrotorEnv``'s ``info["diverged_reason"]``). Arguments are checked before the env is
+touched: ``seconds`` at least one control step, a finite ``wind`` of shape (3,) or (N, 3), a
+callable ``trajectory`` and ``controller``; ``settle`` must leave some steps in the window.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from toolkit.control.quadrotor import QuadrotorEnv
+from toolkit._checks import check_number, describe
+from toolkit.control.quadrotor import DT_CONTROL, QuadrotorEnv
 
 CRASH_DISTANCE = 5.0  # m, position error that counts as a crash
 SETTLE_TIME = 1.0  # s, start of the RMSE window
@@ -41,13 +47,15 @@ class Rollout:
     """One closed-loop run; (T, N, ·) histories are ``None`` unless recorded.
 
     ``time`` (T,) [s] at which each error was measured; ``error_norm`` (T, N) [m];
-    ``crashed`` (N,); ``position``, ``reference``, ``error`` (T, N, 3) [m]; ``action``
-    (T, N, 4), the controller's output before the env's clipping.
+    ``crashed`` (N,); ``diverged_reason``, {env index: why the simulator first reported it
+    diverged}; ``position``, ``reference``, ``error`` (T, N, 3) [m]; ``action`` (T, N, 4), the
+    controller's output before the env's clipping.
     """
 
     time: Tensor
     error_norm: Tensor
     crashed: Tensor
+    diverged_reason: dict[int, str] = dataclasses.field(default_factory=dict)
     position: Tensor | None = None
     reference: Tensor | None = None
     error: Tensor | None = None
@@ -55,7 +63,12 @@ class Rollout:
 
     def rmse(self, settle: float = SETTLE_TIME) -> Tensor:
         """Per-env RMS of ``‖p − p_d‖`` [m] over ``t > settle`` [s], (N,)."""
+        settle = check_number("settle", settle, minimum=0.0)
         window = self.error_norm[self.time > settle + 1e-9]
+        if len(window) == 0:
+            raise ValueError(
+                f"settle={settle} s leaves no steps: the rollout ends at {self.time[-1]:.3g} s"
+            )
         return window.square().mean(0).sqrt()
 
 
@@ -70,29 +83,36 @@ def rollout(
 ) -> Rollout:
     """Fly ``controller`` along ``trajectory`` for ``seconds`` [s] in every env of ``env``
     (see the module docstring); ``controller.reset()`` is called first when it exists."""
+    if not isinstance(env, QuadrotorEnv):
+        raise TypeError(f"env must be a QuadrotorEnv, got {describe(env)}")
     act = getattr(controller, "act", controller)
+    if not callable(act):
+        raise TypeError(f"controller must have act(state, ref) or be callable, got {controller!r}")
+    if not callable(trajectory):
+        raise TypeError(f"trajectory must be callable t -> dict, got {describe(trajectory)}")
+    steps = round(check_number("seconds", seconds, minimum=DT_CONTROL) / env.dt_control)
+    if wind is not None:
+        wind = _check_wind(wind, env)
     env.reset()
     if hasattr(controller, "reset"):
         controller.reset()
     start = trajectory(env.time)
     env.state = dataclasses.replace(env.state, p=start["p"], v=start["v"])
     if wind is not None:
-        env.wind = (
-            torch.as_tensor(wind, dtype=env.dtype, device=env.device)
-            .expand(env.num_envs, 3)
-            .clone()
-        )
+        env.wind = wind
     state = {key: value for key, value in vars(env.state).items() if value is not None}
     state.update(wind=env.wind.clone(), time=env.time)
     crashed = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+    reasons: dict[int, str] = {}
     history = {key: [] for key in ("time", "error_norm", "position", "reference", "action")}
     with torch.no_grad():
-        for _ in range(round(seconds / env.dt_control)):
+        for _ in range(steps):
             action = act(state, trajectory(state["time"]))
             state, info = env.step(action)
             target = trajectory(state["time"])["p"]
             norm = (state["p"] - target).norm(dim=-1)
             crashed |= (norm > CRASH_DISTANCE) | info["diverged"]
+            reasons = {**info["diverged_reason"], **reasons}
             history["time"].append(env.dt_control * (len(history["time"]) + 1))
             history["error_norm"].append(norm)
             if record:
@@ -103,6 +123,7 @@ def rollout(
         time=torch.tensor(history["time"], dtype=env.dtype, device=env.device),
         error_norm=torch.stack(history["error_norm"]),
         crashed=crashed,
+        diverged_reason=reasons,
     )
     if record:
         out.position = torch.stack(history["position"])
@@ -110,6 +131,19 @@ def rollout(
         out.error = out.position - out.reference
         out.action = torch.stack(history["action"])
     return out
+
+
+def _check_wind(wind, env: QuadrotorEnv) -> Tensor:
+    """A finite world-frame wind acceleration (3,) or (N, 3), as an (N, 3) tensor of ``env``."""
+    try:
+        wind = torch.as_tensor(wind, dtype=env.dtype, device=env.device)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"wind must be a tensor (3,) or (N, 3), got {describe(wind)}") from None
+    if wind.shape not in ((3,), (env.num_envs, 3)):
+        raise ValueError(f"wind must be (3,) or ({env.num_envs}, 3), got {tuple(wind.shape)}")
+    if not bool(torch.isfinite(wind).all()):
+        raise ValueError(f"wind must be finite, got {wind.tolist()}")
+    return wind.expand(env.num_envs, 3).clone()
 
 
 def tracking_table(results: dict[str, Rollout], settle: float = SETTLE_TIME) -> list[dict]:
