@@ -42,7 +42,10 @@ from transformers import (
     T5Config,
 )
 
+from toolkit._checks import check_int, check_number, check_str
+from toolkit._checks import describe as _shown
 from toolkit.music.params import INSTRUMENTS, MODES, MusicParams
+from toolkit.music.synth import check_audio
 from toolkit.music.taste import TASTES, TasteProfile
 from toolkit.music.text import describe
 from toolkit.zoo import ZooError
@@ -81,6 +84,7 @@ def caption_corpus() -> list[str]:
 def caption_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerBase:
     """A byte-level BPE tokenizer trained on :func:`caption_corpus` (any text encodes; the
     vocabulary may come out smaller than ``vocab_size`` — size the model with ``len()``)."""
+    vocab_size = check_int("vocab_size", vocab_size, minimum=1)
     return train_bpe_tokenizer(caption_corpus(), vocab_size=vocab_size)
 
 
@@ -93,6 +97,8 @@ def tiny_musicgen(vocab_size: int, seed: int = 0) -> MusicgenForConditionalGener
     ``vocab_size`` is the text tokenizer's size, e.g. ``len(caption_tokenizer())``. It makes
     noise until trained; it exists to run the code path a real checkpoint uses.
     """
+    vocab_size = check_int("vocab_size", vocab_size, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
     nbits = math.ceil(math.log2(TINY_CODEBOOK_SIZE))
     frame_rate = TINY_SAMPLE_RATE // math.prod(TINY_UPSAMPLING)
     audio = EncodecConfig(
@@ -152,6 +158,11 @@ def load_musicgen(
         ZooError: nothing loadable there (say, offline with nothing cached); the message
             says how to pass a local directory instead.
     """
+    if not isinstance(name_or_path, str | Path) or not str(name_or_path).strip():
+        raise TypeError(
+            "name_or_path must be a directory or a Hub id (str or Path), "
+            f"got {_shown(name_or_path)}"
+        )
     name = str(name_or_path)
     local = Path(name).expanduser()
     if not local.exists() and (local.is_absolute() or name.startswith((".", "~"))):
@@ -170,6 +181,8 @@ def load_musicgen(
 def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
     """Resample along the last axis by the rational factor ``target/source`` with SciPy's
     polyphase filter (a Kaiser-windowed low-pass FIR, so downsampling does not alias)."""
+    source_rate = check_int("source_rate", source_rate, minimum=1)
+    target_rate = check_int("target_rate", target_rate, minimum=1)
     if source_rate == target_rate:
         return audio
     common = gcd(int(source_rate), int(target_rate))
@@ -185,7 +198,14 @@ def audio_codes(
     Frames: ``ceil(samples / hop)`` at the codec rate, hop = product of its upsampling
     ratios (640 samples = 20 ms for musicgen-small, 160 = 20 ms for the tiny model). Uses
     the codec's default bandwidth, as MusicGen's own audio-prompt path does.
+
+    Raises:
+        TypeError: ``audio`` not floating point, or ``sample_rate`` not an int.
+        ValueError: ``audio`` not 1-D or 2-D, empty, or with a NaN or infinite sample
+            (named by clip and index); ``sample_rate`` not positive.
     """
+    audio = _checked_waves(audio)
+    sample_rate = check_int("sample_rate", sample_rate, minimum=1)
     if model.config.decoder.audio_channels != 1:
         raise ValueError("only mono MusicGen checkpoints are supported")
     codec_rate = model.config.audio_encoder.sampling_rate
@@ -200,11 +220,23 @@ def audio_codes(
     return codes
 
 
+def _checked_waves(audio: object) -> np.ndarray:
+    """Mono ``(samples,)`` or a batch ``(B, samples)``, every clip checked by ``check_audio``."""
+    x = np.asarray(audio) if isinstance(audio, np.ndarray | list | tuple) else audio
+    if isinstance(x, np.ndarray) and x.ndim == 2:
+        return np.stack([check_audio(row, name=f"audio[{i}]") for i, row in enumerate(x)])
+    return check_audio(x)
+
+
 def delay_pattern(codes: torch.Tensor, pad_token_id: int) -> torch.Tensor:
     """Codes ``(K, T)`` laid out as MusicGen generates them, ``(K, T + K)``: column 0 is the
     start token (``pad_token_id``) and codebook ``k``'s frame ``t`` sits at column
     ``t + k + 1``; the rest is padding. This is the layout ``generate`` builds with
     ``build_delay_pattern_mask`` and removes at the end."""
+    if not isinstance(codes, torch.Tensor):
+        raise TypeError(f"codes must be a torch.Tensor, got {_shown(codes)}")
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be (codebooks, frames), got shape {tuple(codes.shape)}")
     num_codebooks, frames = codes.shape
     out = codes.new_full((num_codebooks, frames + num_codebooks), pad_token_id)
     for k in range(num_codebooks):
@@ -242,9 +274,29 @@ def finetune(
     stay frozen; the decoder and the text → decoder projection are trained. Batches are drawn
     from a shuffled pass over the pairs (``seed``). ``lr=1e-4`` is the paper's rate. The
     model is left in eval mode.
+
+    Every argument and pair is checked before the model is touched, so bad input never
+    leaves it half-trained.
+
+    Raises:
+        TypeError: a non-int ``steps``, ``batch_size``, ``seed`` or ``sample_rate``, a
+            non-numeric ``lr``, or a pair that is not ``(str caption, float waveform)``.
+        ValueError: ``steps`` or ``batch_size`` < 1, ``lr`` not positive and finite, no
+            pairs, or a blank caption or bad waveform (named by pair index).
     """
-    if steps < 1 or batch_size < 1 or not pairs:
-        raise ValueError("need steps >= 1, batch_size >= 1 and at least one pair")
+    steps = check_int("steps", steps, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_number("lr", lr, minimum=0.0, strict_min=True)
+    seed = check_int("seed", seed, minimum=0)
+    if isinstance(pairs, str) or not isinstance(pairs, Sequence):
+        raise TypeError(f"pairs must be a sequence of (caption, waveform), got {_shown(pairs)}")
+    if not pairs:
+        raise ValueError("pairs must not be empty: fine-tuning needs at least one pair")
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise TypeError(f"pairs[{i}] must be a (caption, waveform) pair, got {_shown(pair)}")
+        check_str(f"pairs[{i}] caption", pair[0])
+        check_audio(pair[1], name=f"pairs[{i}] waveform")
     pad = model.generation_config.decoder_start_token_id
     captions = [caption for caption, _ in pairs]
     targets = [delay_pattern(audio_codes(model, audio, sample_rate)[0], pad) for _, audio in pairs]
@@ -300,9 +352,26 @@ def generate_audio(
     Because of the delay pattern, ``max_new_tokens`` steps give ``max_new_tokens − K + 1``
     codec frames (K codebooks), i.e. that many times the hop in samples: 256 tokens ≈ 5 s
     for musicgen-small. The seed is applied to a forked RNG, leaving the global one alone.
+
+    Raises:
+        TypeError: ``captions`` a str or not a sequence of str (wrap one caption in a list),
+            or ``max_new_tokens`` / ``seed`` not an int.
+        ValueError: no captions, a blank caption (named by index), ``max_new_tokens`` below
+            the number of codebooks, or a negative ``seed``.
     """
-    if max_new_tokens < model.decoder.num_codebooks:
-        raise ValueError(f"max_new_tokens must be at least {model.decoder.num_codebooks}")
+    if isinstance(captions, str) or not isinstance(captions, Sequence):
+        raise TypeError(
+            f"captions must be a sequence of str (wrap one caption in a list), "
+            f"got {_shown(captions)}"
+        )
+    if not captions:
+        raise ValueError("captions must not be empty")
+    for i, caption in enumerate(captions):
+        check_str(f"captions[{i}]", caption)
+    max_new_tokens = check_int(
+        "max_new_tokens", max_new_tokens, minimum=model.decoder.num_codebooks
+    )
+    seed = check_int("seed", seed, minimum=0)
     text = _text_inputs(tokenizer, captions, model.device)
     devices = [model.device] if model.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):

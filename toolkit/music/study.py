@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from toolkit._checks import check_int, check_number, check_probability, check_str
+from toolkit._checks import describe as _shown
 from toolkit.music.classifier import TasteClassifier
 from toolkit.music.composer import Piece, compose
 from toolkit.music.features import audio_features
@@ -57,12 +59,28 @@ def taste_pieces(
     progress: bool = True,
 ) -> list[TastePiece]:
     """Compose, render (built-in synth) and measure one piece per (taste, seed), each taste
-    at ``intensity``."""
+    at ``intensity``.
+
+    Raises:
+        TypeError: ``tastes`` or ``seeds`` a str or not a sequence, a seed not an int,
+            ``intensity`` not a number (``bars`` and ``sample_rate`` as in ``compose`` and
+            ``render``).
+        ValueError: no tastes or seeds, an unknown taste or negative seed (named by index),
+            or ``intensity`` outside [0, 1].
+    """
+    for name, values in (("tastes", tastes), ("seeds", seeds)):
+        if isinstance(values, str) or not isinstance(values, Sequence):
+            raise TypeError(f"{name} must be a sequence, got {_shown(values)}")
     if not tastes or not seeds:
         raise ValueError("need at least one taste and one seed")
-    for taste in tastes:
+    for i, taste in enumerate(tastes):
         if taste != NEUTRAL and taste not in TASTES:
-            raise ValueError(f"unknown taste {taste!r}; choose from {TASTES} or 'neutral'")
+            raise ValueError(
+                f"unknown taste {taste!r} at tastes[{i}]; choose from {TASTES} or 'neutral'"
+            )
+    for i, seed in enumerate(seeds):
+        check_int(f"seeds[{i}]", seed, minimum=0)
+    intensity = check_probability("intensity", intensity)
     jobs = [(t, s) for t in tastes for s in seeds]
     out = []
     for taste, seed in tqdm(jobs, desc="pieces", disable=not progress):
@@ -75,8 +93,14 @@ def taste_pieces(
 
 def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
     """(mean a − mean b) / pooled standard deviation; ±inf when both samples are constant
-    and differ, 0 when they are equal."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    and differ, 0 when they are equal.
+
+    Raises:
+        TypeError: a value that is not a number.
+        ValueError: fewer than two values in a group, or a NaN or infinite value (named by
+            group and index).
+    """
+    a, b = _finite_values("a", a), _finite_values("b", b)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("Cohen's d needs at least two values per group")
     diff = a.mean() - b.mean()
@@ -88,12 +112,27 @@ def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
     return float(diff / pooled)
 
 
+def _finite_values(name: str, values: Sequence[float]) -> np.ndarray:
+    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
+        raise TypeError(f"{name} must be a sequence of numbers, got {_shown(values)}")
+    return np.array([check_number(f"{name}[{i}]", v) for i, v in enumerate(values)])
+
+
 def direction_table(pieces: Sequence[TastePiece], min_effect: float = MIN_EFFECT) -> list[dict]:
     """Each literature prediction against the audio: the taste's pieces vs the neutral ones.
 
     A prediction *holds* when the measured effect (Cohen's d, taste minus neutral, over
     seeds) has the predicted sign and ``|d| ≥ min_effect``. Predictions for tastes without
-    pieces are left out."""
+    pieces are left out.
+
+    Raises:
+        TypeError: an item of ``pieces`` that is not a :class:`TastePiece` (named by index).
+        ValueError: ``min_effect`` negative or not finite, or no neutral pieces.
+    """
+    min_effect = check_number("min_effect", min_effect, minimum=0.0)
+    for i, p in enumerate(pieces):
+        if not isinstance(p, TastePiece):
+            raise TypeError(f"pieces[{i}] must be a TastePiece, got {_shown(p)}")
     by_taste: dict[str, list[TastePiece]] = {}
     for p in pieces:
         by_taste.setdefault(p.taste, []).append(p)
@@ -156,8 +195,13 @@ def taste_pipeline(
 ) -> dict:
     """Everything ``widgets.TastePlayground`` shows for one state: ``text`` (when given)
     sets the profile and its musical cues override the parameters; otherwise ``profile``
-    is used as is."""
-    if text.strip():
+    is used as is.
+
+    Raises:
+        TypeError: ``text`` not a str (an empty one means "use ``profile``"); the rest as in
+            :func:`~toolkit.music.mapping.params_from_taste` and ``compose``.
+    """
+    if check_str("text", text, allow_empty=True).strip():
         profile, params = text_to_params(text)
     else:
         params = params_from_taste(profile)
