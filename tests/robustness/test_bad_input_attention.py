@@ -37,7 +37,7 @@ from toolkit.attention.needle import (
     answers,
     needle_accuracy,
 )
-from toolkit.attention.qfilters import QFilters, calibrate_qfilters
+from toolkit.attention.qfilters import QFilters, calibrate_qfilters, model_fingerprint
 from toolkit.attention.scorers import (
     SCORERS,
     QFiltersScorer,
@@ -523,9 +523,14 @@ def test_calibrate_qfilters_refuses_bad_input(llama, tokenizer, batches, kwargs,
         calibrate_qfilters(llama, batches, **kwargs)
 
 
-def test_calibrate_qfilters_refuses_a_non_model():
+@pytest.mark.parametrize("model", [None, "llama", torch.nn.Linear(2, 2)])
+def test_model_arguments_refuse_what_is_not_a_transformers_model(model):
     with pytest.raises(TypeError, match="model"):
-        calibrate_qfilters(None, [_ids()], progress=False)
+        calibrate_qfilters(model, [_ids()], progress=False)
+    with pytest.raises(TypeError, match="model"):
+        model_fingerprint(model)
+    with pytest.raises(TypeError, match="model"):
+        QFiltersScorer(_filters()).check(model)
 
 
 # Geometry

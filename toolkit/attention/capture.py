@@ -335,6 +335,14 @@ def _check_model(model: object) -> nn.Module:
     return model
 
 
+def _text_config(model: object):
+    """``model``'s (decoder) text config; TypeError for an object without a transformers one."""
+    config = getattr(_check_model(model), "config", None)
+    if not hasattr(config, "get_text_config"):
+        raise TypeError(f"`model` ({type(model).__name__}) has no transformers config")
+    return config.get_text_config(decoder=True)
+
+
 def _vocab_size(model: nn.Module) -> int | None:
     """Rows of ``model``'s input embedding (or its config's ``vocab_size``); None if unknown."""
     embeddings = getattr(model, "get_input_embeddings", lambda: None)()

@@ -44,6 +44,7 @@ and so need RoPE attention with a ``q_proj``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections import Counter
@@ -246,10 +247,10 @@ class _CacheCompressor:
     def _check_prompt(self, length: int) -> None:
         """Raise if a prompt of ``length`` tokens into an empty cache cannot be compressed."""
 
-    def _check_forward(self, model, args, kwargs) -> None:
+    def _check_forward(self, signature: inspect.Signature, _model, args, kwargs) -> None:
         """Refuse, before the model writes to its cache, an empty input, padding, and a prompt
-        this compressor cannot compress."""
-        inputs = inspect.signature(model.forward).bind_partial(*args, **kwargs).arguments
+        this compressor cannot compress; ``signature`` is the model's ``forward``'s."""
+        inputs = signature.bind_partial(*args, **kwargs).arguments
         tokens = inputs.get("input_ids")
         tokens = inputs.get("inputs_embeds") if tokens is None else tokens
         if isinstance(tokens, torch.Tensor) and tokens.ndim >= 2 and tokens.shape[1] == 0:
@@ -270,7 +271,9 @@ class _CacheCompressor:
         """Compress ``model``'s cache inside the ``with`` block; hooks removed on exit."""
         modules = _cache_attention_modules(model)
         self.scorer.check(model)
-        handles = [model.register_forward_pre_hook(self._check_forward, with_kwargs=True)]
+        signature = inspect.signature(model.forward)
+        check = functools.partial(self._check_forward, signature)
+        handles = [model.register_forward_pre_hook(check, with_kwargs=True)]
         try:
             for module in modules:
                 handles.append(module.register_forward_hook(self._hook, with_kwargs=True))
@@ -384,6 +387,8 @@ class KVCompressor(_CacheCompressor):
 class StreamingKVCompressor(_CacheCompressor):
     """Streaming compression: whenever a layer holds more than ``budget`` entries (after any
     forward, prefill included), compress it back to ``budget``, the last ``window`` kept.
+    Positions in ``keep`` are pinned from the step they are seen on (the final length is not
+    known in advance, so later positions are not refused).
 
     Each forward attends to at most ``budget + L_q`` entries; scorers needing queries see the
     queries of the current forward only (one per decoding step).

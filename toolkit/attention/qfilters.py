@@ -43,7 +43,7 @@ from toolkit.attention.capture import (
     _check_attention_mask,
     _check_bool,
     _check_input_ids,
-    _check_model,
+    _text_config,
     capture_qk,
 )
 from toolkit.attention.geometry import dominant_direction
@@ -65,7 +65,7 @@ def qfilters_dir(model_dir: str | os.PathLike) -> Path:
 def model_fingerprint(model: nn.Module) -> dict[str, object]:
     """What filters must match: ``model_type``, ``n_layers``, ``num_heads``, ``num_kv_heads``
     and ``head_dim``, read from the model's (text) config."""
-    config = model.config.get_text_config(decoder=True)
+    config = _text_config(model)
     num_heads = config.num_attention_heads
     return {
         "model_type": config.model_type,
@@ -286,7 +286,7 @@ def calibrate_qfilters(
     head are sampled uniformly (seeded by ``seed``) from all real tokens; a progress bar runs
     over the batches unless ``progress=False``.
     """
-    fingerprint = model_fingerprint(_check_model(model))
+    fingerprint = model_fingerprint(model)
     n_samples = check_int("n_samples", n_samples, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     max_length = check_int("max_length", max_length, minimum=1)

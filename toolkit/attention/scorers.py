@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from toolkit._checks import check_choice, check_int, check_str, describe
+from toolkit.attention.capture import _text_config
 
 __all__ = [
     "KNormScorer",
@@ -110,7 +111,7 @@ class QFiltersScorer(Scorer):
 
     def check(self, model: torch.nn.Module) -> None:
         """``filters`` must match the model's (layers, KV heads, head dim)."""
-        config = model.config.get_text_config(decoder=True)
+        config = _text_config(model)
         head_dim = getattr(config, "head_dim", None) or (
             config.hidden_size // config.num_attention_heads
         )
