@@ -47,17 +47,27 @@ def test_recipe_change_is_a_new_entry(tmp_path):
         lambda d: (d / "zoo_manifest.json").write_text("{not json"),
         lambda d: (d / "weights.bin").write_bytes(b"truncated"),  # file changed on disk
         lambda d: (d / "weights.bin").unlink(),  # file missing
-        lambda d: (d / "stray.tmp").write_text("x"),  # unexpected file
     ],
 )
 def test_partial_or_corrupt_entry_is_rebuilt_not_loaded(tmp_path, damage):
     entry = cache.ensure_entry("toy", RECIPE, write_files, root=tmp_path)
+    (entry / "qfilters").mkdir()
+    (entry / "qfilters" / "qfilters.json").write_text("{}")  # the user's, saved next to it
     damage(entry)
     assert cache.read_manifest(entry) is None
     assert [e.status for e in cache.list_entries(tmp_path)] == ["partial"]
     rebuilt = cache.ensure_entry("toy", RECIPE, write_files, root=tmp_path)
     assert rebuilt == entry and cache.read_manifest(rebuilt) is not None
     assert (rebuilt / "weights.bin").read_bytes() == b"\x00\x01" * 100
+    assert (rebuilt / "qfilters" / "qfilters.json").read_text() == "{}"
+
+
+def test_files_the_toolkit_did_not_write_keep_an_entry_ready(tmp_path):
+    entry = cache.ensure_entry("toy", RECIPE, write_files, root=tmp_path)
+    (entry / "notes.txt").write_text("mine")
+    assert cache.read_manifest(entry) is not None
+    assert cache.ensure_entry("toy", RECIPE, write_files, root=tmp_path, rebuild=True) == entry
+    assert (entry / "notes.txt").read_text() == "mine"
 
 
 def test_failed_build_leaves_previous_entry_untouched(tmp_path):
@@ -78,8 +88,9 @@ def test_remove_entries(tmp_path):
     cache.ensure_entry("toy", RECIPE, write_files, root=tmp_path)
     cache.ensure_entry("other", RECIPE, write_files, root=tmp_path)
     (tmp_path / ".tmp" / "toy-abc-123-deadbeef").mkdir()  # abandoned build
+    (tmp_path / ".tmp" / "toy-extra-abc-123-deadbeef").mkdir()  # another model's
     removed = cache.remove_entries("toy", root=tmp_path)
-    assert len(removed) == 2
+    assert len(removed) == 2 and (tmp_path / ".tmp" / "toy-extra-abc-123-deadbeef").exists()
     assert [e.name for e in cache.list_entries(tmp_path)] == ["other"]
     cache.remove_entries(root=tmp_path)
     assert cache.list_entries(tmp_path) == []

@@ -110,7 +110,7 @@ def test_sentence_encoder_loads_offline(monkeypatch):
     assert torch.allclose(vectors.norm(dim=-1), torch.ones(3), atol=1e-5)
     similar, unrelated = vectors[0] @ vectors[1], vectors[0] @ vectors[2]
     assert similar > unrelated + 0.2
-    with pytest.raises(ValueError, match="non-empty list"):
+    with pytest.raises(TypeError, match="non-empty list"):
         encoder.encode("a bare string")
 
 

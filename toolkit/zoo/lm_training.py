@@ -17,6 +17,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from toolkit._checks import check_int, check_number, describe
+from toolkit.zoo.tokenizer import check_texts
+
 
 @dataclass(frozen=True)
 class LMTrainConfig:
@@ -28,19 +31,40 @@ class LMTrainConfig:
     weight_decay: float = 0.1
     seed: int = 0
 
+    def __post_init__(self):
+        check_int("block_size", self.block_size, minimum=2)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_int("steps", self.steps, minimum=1)
+        check_number("lr", self.lr, minimum=0, strict_min=True)
+        check_int("warmup_steps", self.warmup_steps, minimum=0)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_int("seed", self.seed, minimum=0)
+
+
+def _check_tokenizer(tokenizer: object) -> PreTrainedTokenizerBase:
+    if not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(f"tokenizer must be a Hugging Face tokenizer, got {describe(tokenizer)}")
+    if tokenizer.eos_token_id is None:
+        raise ValueError("tokenizer has no EOS token; rows start with one, so set eos_token")
+    return tokenizer
+
 
 def pack_texts(
     texts: Sequence[str], tokenizer: PreTrainedTokenizerBase, block_size: int
 ) -> torch.Tensor:
     """Concatenate ``EOS text EOS text ...`` and cut it into rows: ``(N, block_size)``."""
-    eos = tokenizer.eos_token_id
+    texts = check_texts(texts)
+    eos = _check_tokenizer(tokenizer).eos_token_id
+    check_int("block_size", block_size, minimum=2)
     stream: list[int] = []
     for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
         stream.append(eos)
         stream.extend(ids)
     n_rows = len(stream) // block_size
     if n_rows == 0:
-        raise ValueError(f"{len(texts)} texts give fewer than block_size={block_size} tokens")
+        raise ValueError(
+            f"texts ({len(texts)}) give {len(stream)} tokens, fewer than block_size={block_size}"
+        )
     return torch.tensor(stream[: n_rows * block_size]).view(n_rows, block_size)
 
 
@@ -57,8 +81,11 @@ def document_rows(
     boolean mask marks every token overlapping one (all False without spans). Every text
     must reach ``block_size - 1`` tokens.
     """
-    if target_spans is not None and len(target_spans) != len(texts):
-        raise ValueError(f"target_spans has {len(target_spans)} entries for {len(texts)} texts")
+    texts = check_texts(texts)
+    _check_tokenizer(tokenizer)
+    check_int("block_size", block_size, minimum=2)
+    if target_spans is not None:
+        _check_spans(target_spans, texts)
     encoded = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
     rows, masks = [], []
     for i, (ids, offsets) in enumerate(
@@ -76,6 +103,22 @@ def document_rows(
     return torch.tensor(rows), torch.tensor(masks)
 
 
+def _check_spans(target_spans: object, texts: list[str]) -> None:
+    """Each ``target_spans[i]`` is a list of ``(start, end)`` with ``0 <= start <= end <=
+    len(texts[i])``."""
+    if isinstance(target_spans, str) or not isinstance(target_spans, Sequence):
+        raise TypeError(f"target_spans must be a list of span lists, got {describe(target_spans)}")
+    if len(target_spans) != len(texts):
+        raise ValueError(f"target_spans has {len(target_spans)} entries for {len(texts)} texts")
+    for i, spans in enumerate(target_spans):
+        for j, span in enumerate(spans):
+            name = f"target_spans[{i}][{j}]"
+            if not isinstance(span, tuple | list) or len(span) != 2:
+                raise TypeError(f"{name} must be a (start, end) pair, got {describe(span)}")
+            start = check_int(f"{name}[0]", span[0], minimum=0)
+            check_int(f"{name}[1]", span[1], minimum=start, maximum=len(texts[i]))
+
+
 def weighted_lm_loss(
     logits: torch.Tensor, input_ids: torch.Tensor, targets: torch.Tensor, target_weight: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,6 +127,16 @@ def weighted_lm_loss(
     ``objective = mean NLL + target_weight · mean NLL over tokens marked in ``targets``
     (a boolean ``(B, T)`` mask of predicted tokens; the second term is 0 if none is marked).
     """
+    if logits.dim() != 3 or input_ids.dim() != 2 or logits.shape[:2] != input_ids.shape:
+        raise ValueError(
+            f"logits must be (B, T, V) and input_ids (B, T) with the same B, T; got "
+            f"{tuple(logits.shape)} and {tuple(input_ids.shape)}"
+        )
+    if targets.shape != input_ids.shape:
+        raise ValueError(
+            f"targets has shape {tuple(targets.shape)}, input_ids {tuple(input_ids.shape)}"
+        )
+    check_number("target_weight", target_weight, minimum=0)
     nll = torch.nn.functional.cross_entropy(
         logits[:, :-1].flatten(0, 1).float(), input_ids[:, 1:].flatten(), reduction="none"
     ).view(input_ids.shape[0], -1)  # (B, T-1)
@@ -98,6 +151,26 @@ def _lr_at(step: int, cfg: LMTrainConfig) -> float:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _check_rows(rows: object, model: PreTrainedModel) -> None:
+    """``rows`` is a non-empty ``(N, T)`` tensor of token ids the model can embed and place."""
+    if not isinstance(rows, torch.Tensor) or rows.dtype not in (torch.long, torch.int):
+        raise TypeError(f"rows must be an integer tensor of token ids, got {describe(rows)}")
+    if rows.dim() != 2 or rows.numel() == 0:
+        raise ValueError(f"rows must be a non-empty (N, T) tensor, got shape {tuple(rows.shape)}")
+    vocab = model.get_input_embeddings().num_embeddings
+    if rows.min() < 0 or rows.max() >= vocab:
+        raise ValueError(
+            f"rows hold token ids in [{rows.min()}, {rows.max()}], outside the model's "
+            f"vocabulary [0, {vocab}); tokenize with the model's own tokenizer"
+        )
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and rows.shape[1] > positions:
+        raise ValueError(
+            f"rows are {rows.shape[1]} tokens long, more than the model's {positions} positions; "
+            "lower block_size"
+        )
 
 
 def train_causal_lm(
@@ -116,8 +189,16 @@ def train_causal_lm(
     (shaped like ``rows``) the objective is :func:`weighted_lm_loss`; without, the model's
     own loss.
     """
+    if not isinstance(cfg, LMTrainConfig):
+        raise TypeError(f"cfg must be an LMTrainConfig, got {describe(cfg)}")
+    _check_rows(rows, model)
+    if targets is not None and (
+        not isinstance(targets, torch.Tensor) or targets.dtype != torch.bool
+    ):
+        raise TypeError(f"targets must be a boolean tensor, got {describe(targets)}")
     if targets is not None and targets.shape != rows.shape:
         raise ValueError(f"targets has shape {tuple(targets.shape)}, rows {tuple(rows.shape)}")
+    check_number("target_weight", target_weight, minimum=0)
     generator = torch.Generator().manual_seed(cfg.seed)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -138,6 +219,10 @@ def train_causal_lm(
         else:
             logits = model(input_ids=batch).logits
             loss, mean_nll = weighted_lm_loss(logits, batch, targets[index], target_weight)
+        if not torch.isfinite(loss):
+            raise ValueError(
+                f"training diverged at step {step} (loss {loss.item()}); lower cfg.lr={cfg.lr}"
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -17,12 +17,28 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from toolkit._checks import check_int, check_probability, describe
 from toolkit.data import review_corpus
 from toolkit.zoo.tokenizer import train_bpe_tokenizer
 
 
+def _check_tokenizer(tokenizer: object) -> None:
+    if not isinstance(tokenizer, PreTrainedTokenizerFast):
+        raise TypeError(f"tokenizer must be a PreTrainedTokenizerFast, got {describe(tokenizer)}")
+
+
+def _check_heads(width_name: str, width: int, heads_name: str, heads: int) -> None:
+    """``width`` and ``heads`` are positive ints and ``heads`` divides ``width``."""
+    check_int(width_name, width, minimum=1)
+    check_int(heads_name, heads, minimum=1)
+    if width % heads:
+        raise ValueError(f"{heads_name}={heads} must divide {width_name}={width}")
+
+
 def tiny_tokenizer(vocab_size: int = 300, n_texts: int = 300, seed: int = 0):
     """A byte-level BPE tokenizer fitted on ``n_texts`` synthetic reviews."""
+    check_int("n_texts", n_texts, minimum=1)
+    check_int("seed", seed, minimum=0)
     return train_bpe_tokenizer(review_corpus(n_texts, seed), vocab_size)
 
 
@@ -37,6 +53,12 @@ def tiny_gpt2(
     seed: int = 0,
 ) -> GPT2LMHeadModel:
     """A randomly initialized GPT-2 (seeded) whose vocabulary and special tokens match."""
+    _check_tokenizer(tokenizer)
+    _check_heads("n_embd", n_embd, "n_head", n_head)
+    check_int("n_layer", n_layer, minimum=1)
+    check_int("n_positions", n_positions, minimum=1)
+    check_probability("dropout", dropout)
+    check_int("seed", seed, minimum=0)
     config = GPT2Config(
         vocab_size=len(tokenizer),
         n_positions=n_positions,
@@ -67,6 +89,14 @@ def tiny_llama(
 ) -> LlamaForCausalLM:
     """A randomly initialized Llama (seeded): RoPE, and grouped-query attention with
     ``num_attention_heads / num_key_value_heads`` query heads sharing each key-value head."""
+    _check_tokenizer(tokenizer)
+    _check_heads("hidden_size", hidden_size, "num_attention_heads", num_attention_heads)
+    _check_heads(
+        "num_attention_heads", num_attention_heads, "num_key_value_heads", num_key_value_heads
+    )
+    check_int("num_hidden_layers", num_hidden_layers, minimum=1)
+    check_int("max_position_embeddings", max_position_embeddings, minimum=1)
+    check_int("seed", seed, minimum=0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,

@@ -19,12 +19,13 @@ from pathlib import Path
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from toolkit._checks import check_choice
 from toolkit.data import review_corpus
 from toolkit.data.code import code_corpus
 from toolkit.lm_metrics import perplexity, unigram_perplexity
 from toolkit.seeding import seed_everything
 from toolkit.zoo.lm_training import LMTrainConfig, pack_texts, train_causal_lm
-from toolkit.zoo.registry import TRAINING_LOG, ZooSpec
+from toolkit.zoo.registry import TRAINING_LOG, ZooSpec, check_recipe_keys
 from toolkit.zoo.tokenizer import train_bpe_tokenizer
 
 NAME = "tiny-gpt2-reviews"
@@ -73,6 +74,17 @@ def default_recipe() -> dict:
     }
 
 
+RECIPE_KEYS = frozenset(default_recipe())
+
+
+def check_recipe(recipe: dict) -> None:
+    """``recipe`` has the default recipe's keys (``tokenizer_bos`` optional), a known corpus
+    and a valid ``train`` config."""
+    check_recipe_keys(recipe, RECIPE_KEYS, {"tokenizer_bos"})
+    check_choice("recipe['corpus']", recipe["corpus"], CORPORA)
+    LMTrainConfig(**recipe["train"])
+
+
 def build(directory: Path, recipe: dict) -> dict:
     """Train tokenizer and model from ``recipe``; save both to ``directory``; return metrics."""
     seed_everything(recipe["train"]["seed"])
@@ -116,6 +128,7 @@ SPEC = ZooSpec(
     description="GPT-2 (4 layers, d=160, 1.4M params) trained on the synthetic review corpus",
     recipe=default_recipe(),
     build=build,
+    check_recipe=check_recipe,
 )
 
 CODE_SPEC = ZooSpec(
@@ -124,4 +137,5 @@ CODE_SPEC = ZooSpec(
     description="GPT-2 (2 layers, d=128, 0.45M params) trained on two-line arithmetic functions",
     recipe=code_recipe(),
     build=build,
+    check_recipe=check_recipe,
 )

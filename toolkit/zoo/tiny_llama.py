@@ -27,11 +27,12 @@ from pathlib import Path
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
+from toolkit._checks import check_nonempty
 from toolkit.data.retrieval import answer_spans, needle_examples, retrieval_corpus
 from toolkit.lm_metrics import perplexity, unigram_perplexity
 from toolkit.seeding import seed_everything
 from toolkit.zoo.lm_training import LMTrainConfig, document_rows, train_causal_lm
-from toolkit.zoo.registry import TRAINING_LOG, ZooSpec
+from toolkit.zoo.registry import TRAINING_LOG, ZooSpec, check_recipe_keys
 from toolkit.zoo.tokenizer import train_bpe_tokenizer
 
 NAME = "tiny-llama-retrieval"
@@ -92,6 +93,19 @@ def default_recipe() -> dict:
         "needle_context_tokens": 1024,
         "needle_seed": 0,  # needle_examples draws from its own stream: disjoint from training
     }
+
+
+RECIPE_KEYS = frozenset(default_recipe())
+PHASE_KEYS = frozenset(_phase(1, 1, 1, LMTrainConfig()))
+
+
+def check_recipe(recipe: dict) -> None:
+    """``recipe`` and each phase of its curriculum have the default keys, and each phase a
+    valid ``train`` config."""
+    check_recipe_keys(recipe, RECIPE_KEYS)
+    for phase in check_nonempty("recipe['curriculum']", recipe["curriculum"]):
+        check_recipe_keys(phase, PHASE_KEYS)
+        LMTrainConfig(**phase["train"])
 
 
 def _phase_rows(
@@ -197,4 +211,5 @@ SPEC = ZooSpec(
     ),
     recipe=default_recipe(),
     build=build,
+    check_recipe=check_recipe,
 )
