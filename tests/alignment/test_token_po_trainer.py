@@ -208,7 +208,7 @@ def test_reference_with_another_vocabulary_is_refused(models, tokenizer, tmp_pat
 
 
 def test_config_rejects_unknown_method_and_precomputed_reference(tmp_path):
-    with pytest.raises(ValueError, match="choose one of"):
+    with pytest.raises(ValueError, match="method must be one of"):
         TokenPOConfig(output_dir=str(tmp_path), method="ppo", use_cpu=True)
     with pytest.raises(ValueError, match="per-token log-probs"):
         TokenPOConfig(output_dir=str(tmp_path), precompute_ref_log_probs=True, use_cpu=True)

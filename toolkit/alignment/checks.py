@@ -37,3 +37,13 @@ def as_bool_mask(name: str, mask: Tensor, unit: str = "pair") -> Tensor:
     if not ((mask == 0) | (mask == 1)).all():
         raise ValueError(f"{name} must hold only 0 and 1 (or be a bool tensor)")
     return mask != 0
+
+
+def model_positions(model) -> int | None:
+    """The longest sequence ``model`` embeds (``config.max_position_embeddings``, GPT-2's
+    ``n_positions``), or None when its config names no limit (relative positions)."""
+    config = getattr(model, "config", None)
+    if hasattr(config, "get_text_config"):
+        config = config.get_text_config()
+    value = getattr(config, "max_position_embeddings", None)
+    return value if isinstance(value, int) else None

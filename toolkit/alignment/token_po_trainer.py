@@ -6,22 +6,36 @@ keeps everything else (datasets, tokenization, collation, reference model, loggi
 :class:`~toolkit.alignment.TokenBatch` and call the loss named by ``args.method``.
 
 Per-token weights travel as dataset columns ``chosen_weights`` / ``rejected_weights``: one
-float per completion token as the trainer tokenizes ``prompt + completion`` (TRL appends
-EOS; a list one shorter gets ``TokenWeightCollator.eos_weight`` for it).
-:meth:`TokenPOTrainer.completion_token_ids` gives a user those tokens; for code pairs,
-``toolkit.alignment.masks.error_token_masks`` builds Target-DPO's ``rejected_weights``.
+float in [0, 10] per token of :meth:`TokenPOTrainer.completion_token_ids` (optionally one more
+for the EOS TRL appends); for code pairs, ``toolkit.alignment.masks.error_token_masks`` builds
+Target-DPO's ``rejected_weights``. The trainer fills the tokens such a column does not cover
+with ``eos_weight`` (1 for weights, 0 for Target-DPO's masks): the EOS, and the end of a prompt
+that TRL moves into one completion when the other completion's tokens merge across the prompt
+boundary (a prompt ending in a space, for instance; TRL warns that the prompt is not a prefix).
+
+Rows are checked before tokenization, whatever their shape (explicit or implicit prompt, text
+or conversational), and errors name the column and the row of the dataset as given. Rows that
+TRL drops because their prompt fills ``max_length`` are reported; a row longer than the model's
+positions or holding a token id beyond its embedding is refused before training.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import warnings
 
 import torch
+from datasets import Dataset, IterableDataset
 from trl import DPOTrainer
+from trl.data_utils import common_prefix_length
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
+from toolkit._checks import check_str, describe
+from toolkit.alignment.checks import model_positions
 from toolkit.alignment.losses import TokenBatch, compute_loss, token_kl_from_logits
+from toolkit.alignment.losses.core import MAX_TOKEN_WEIGHT
 from toolkit.alignment.token_po_config import KL_METHODS, TokenPOConfig
 
 WEIGHT_COLUMNS = ("chosen_weights", "rejected_weights")
@@ -30,6 +44,10 @@ NEEDS_WEIGHTS = {
     "target_dpo": WEIGHT_COLUMNS[1:],
     "target_rpo": WEIGHT_COLUMNS[1:],
 }
+MASK_METHODS = ("target_dpo", "target_rpo")
+ROW = "source_row"
+"""Column the trainer adds: each tokenized row's index in the dataset as given."""
+TEXT_FIELDS = ("prompt", "chosen", "rejected")
 
 
 @dataclasses.dataclass
@@ -67,52 +85,185 @@ class TokenWeightCollator(DataCollatorForPreference):
 
 def prompt_length(tokenizer, prompt: str, completion: str) -> int:
     """Tokens of ``prompt + completion`` that belong to the prompt: where the tokenized prompt
-    and the tokenized whole diverge, as TRL's ``DPOTrainer`` splits them (a token merged
-    across the boundary belongs to the completion)."""
-    prompt_ids = tokenizer(prompt)["input_ids"]
-    full = tokenizer(prompt + completion)["input_ids"]
-    n = 0
-    while n < min(len(prompt_ids), len(full)) and prompt_ids[n] == full[n]:
-        n += 1
-    return n
+    and the tokenized whole diverge (a token merged across the boundary belongs to the
+    completion)."""
+    return common_prefix_length(
+        tokenizer(prompt)["input_ids"], tokenizer(prompt + completion)["input_ids"]
+    )
 
 
 def completion_token_ids(tokenizer, prompt: str, completion: str) -> list[int]:
-    """The completion's token ids as TRL tokenizes ``prompt + completion`` (EOS not included)."""
+    """The completion's token ids as TRL tokenizes ``prompt + completion`` (EOS not included):
+    the tokens a weight column covers, one value each."""
+    check_str("prompt", prompt, allow_empty=True)
+    check_str("completion", completion)
     return tokenizer(prompt + completion)["input_ids"][
         prompt_length(tokenizer, prompt, completion) :
     ]
 
 
+def fill_weight(method: str) -> float:
+    """Weight of the completion tokens a weight column does not cover (EOS, prompt tail): 0 for
+    Target-DPO's error-token masks, 1 for weights."""
+    return 0.0 if method in MASK_METHODS else 1.0
+
+
+def _check_text(row: int, column: str, value: object) -> None:
+    """One text field: a str (the prompt may be empty) or a non-empty list of messages."""
+    where = f"example {row}: {column}"
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"{where} is an empty list of messages")
+        for message in value:
+            if not (isinstance(message, dict) and isinstance(message.get("content"), str)):
+                raise TypeError(
+                    f"{where} must hold messages {{'role': ..., 'content': str}}, "
+                    f"got {describe(message)}"
+                )
+        return
+    if not isinstance(value, str):
+        hint = "; decode it to str" if isinstance(value, bytes) else ""
+        raise TypeError(f"{where} must be a str or a list of messages, got {describe(value)}{hint}")
+    if column != "prompt" and not value.strip():
+        raise ValueError(f"{where} is empty (a prompt-only row)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{where} holds a character that is not valid Unicode text (an unpaired surrogate "
+            f"at position {err.start}); clean the text before training"
+        ) from err
+
+
 def validate_text_dataset(dataset) -> None:
-    """Before tokenization: every row has a prompt and two different, non-empty completions."""
+    """Before tokenization: every row has two different, non-empty completions, text or
+    conversational like its prompt; without a ``prompt`` column (TRL then takes the shared
+    beginning of chosen and rejected as the prompt) both must extend a non-empty common start.
+    Errors name the example (row) and the column."""
+    columns = dataset.column_names
+    missing = [c for c in ("chosen", "rejected") if c not in columns]
+    if missing:
+        raise ValueError(
+            f"the dataset has no {' or '.join(map(repr, missing))} column (columns: {columns}); "
+            "preference rows need 'chosen' and 'rejected', and a 'prompt' or a shared beginning"
+        )
     for i, ex in enumerate(dataset):
-        for field in ("chosen", "rejected"):
-            if not isinstance(ex.get(field), str) or not ex[field].strip():
-                raise ValueError(f"example {i}: {field} is empty (a prompt-only row)")
-        if ex["chosen"] == ex["rejected"]:
+        fields = [f for f in TEXT_FIELDS if f in ex]
+        for field in fields:
+            _check_text(i, field, ex[field])
+        if len({isinstance(ex[f], list) for f in fields}) > 1:
+            raise TypeError(f"example {i}: {', '.join(fields)} mix text and lists of messages")
+        chosen, rejected = ex["chosen"], ex["rejected"]
+        if chosen == rejected:
             raise ValueError(f"example {i}: chosen == rejected, the pair carries no preference")
+        if "prompt" not in ex:
+            shared = common_prefix_length(chosen, rejected)
+            if shared == 0 or shared == min(len(chosen), len(rejected)):
+                why = "share no beginning" if shared == 0 else "are one the start of the other"
+                raise ValueError(
+                    f"example {i}: chosen and rejected {why}, so there is no implicit prompt "
+                    "with two completions after it; add a 'prompt' column"
+                )
+
+
+def _prompt_ids(tokenizer, prompt) -> list[int]:
+    """The prompt alone as TRL tokenizes it (conversational prompts with the generation
+    prompt)."""
+    if isinstance(prompt, list):
+        return tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True)
+    return tokenizer(prompt)["input_ids"]
+
+
+def _check_weights(row: int, column: str, weights: object, method: str) -> list[float]:
+    """A weight column's value: finite numbers in [0, MAX_TOKEN_WEIGHT], {0, 1} for masks."""
+    where = f"example {row}: {column}"
+    if not isinstance(weights, list | tuple) or not all(
+        isinstance(w, numbers.Real) and not isinstance(w, bool) for w in weights
+    ):
+        raise TypeError(f"{where} must be a list of numbers, got {describe(weights)}")
+    if not all(math.isfinite(w) for w in weights):
+        raise ValueError(f"{where} holds NaN or inf")
+    if method in MASK_METHODS and not set(weights) <= {0, 1}:
+        raise ValueError(f"{where} must hold only 0 and 1 (error tokens) for method {method!r}")
+    if not all(0 <= w <= MAX_TOKEN_WEIGHT for w in weights):
+        raise ValueError(
+            f"{where} must lie in [0, {MAX_TOKEN_WEIGHT}], got {min(weights):g}..{max(weights):g}; "
+            "rescale raw weights with a transform (toolkit.alignment.masks.TRANSFORMS) first"
+        )
+    return [float(w) for w in weights]
+
+
+def align_weight_columns(example: dict, tokenizer, method: str, fill: float) -> dict:
+    """One tokenized row's weight columns checked and widened to its completion ids: the
+    prompt tokens TRL moved into this completion and the EOS get ``fill``."""
+    row = example.get(ROW, 0)
+    prompt_ids = _prompt_ids(tokenizer, example["prompt"])
+    out = {}
+    for column in WEIGHT_COLUMNS:
+        if example.get(column) is None:
+            continue
+        weights = _check_weights(row, column, example[column], method)
+        ids = example[f"{column.split('_')[0]}_ids"]
+        full = example["prompt_ids"] + ids
+        tail = common_prefix_length(prompt_ids, full) - len(example["prompt_ids"])
+        if len(weights) not in (len(ids) - tail, len(ids) - tail - 1):
+            raise ValueError(
+                f"example {row}: {column} has {len(weights)} values for "
+                f"{len(ids) - tail - 1} completion tokens; size it with "
+                "trainer.completion_token_ids(prompt, completion) (one more for EOS is allowed)"
+            )
+        out[column] = [fill] * tail + weights + [fill] * (len(ids) - tail - len(weights))
+    return out
 
 
 def validate_token_dataset(dataset, method: str) -> None:
-    """After tokenization: weight columns match their tokens, are finite, and are present
-    when the method needs them. Errors name the example and the column."""
+    """After tokenization: the columns ``method`` needs are present in every row and match
+    their tokens. Errors name the example (row) and the column."""
     required = NEEDS_WEIGHTS.get(method, ())
     for i, ex in enumerate(dataset):
+        row = ex.get(ROW, i)
         for column in WEIGHT_COLUMNS:
-            side = column.split("_")[0]
             weights = ex.get(column)
             if weights is None:
                 if column in required:
-                    raise ValueError(f"example {i}: method {method!r} needs the column {column!r}")
+                    raise ValueError(
+                        f"example {row}: method {method!r} needs the column {column!r}"
+                    )
                 continue
-            n_ids = len(ex[f"{side}_ids"])
+            _check_weights(row, column, weights, method)
+            n_ids = len(ex[f"{column.split('_')[0]}_ids"])
             if len(weights) not in (n_ids, n_ids - 1):
                 raise ValueError(
-                    f"example {i}: {column} has {len(weights)} values for {n_ids} {side} tokens"
+                    f"example {row}: {column} has {len(weights)} values for {n_ids} tokens"
                 )
-            if not all(math.isfinite(w) for w in weights):
-                raise ValueError(f"example {i}: {column} holds NaN or inf")
+
+
+def check_fits_model(dataset, name: str, positions: int | None, vocab: int, max_length) -> None:
+    """Every tokenized row fits the model: no longer than its positions once truncated to
+    ``max_length``, no token id beyond its embedding."""
+    for i, ex in enumerate(dataset):
+        row = ex.get(ROW, i)
+        for side in ("chosen", "rejected"):
+            ids = ex["prompt_ids"] + ex[f"{side}_ids"]
+            length = len(ids) if max_length is None else min(len(ids), max_length)
+            if positions is not None and length > positions:
+                raise ValueError(
+                    f"example {row} of the {name} dataset: prompt + {side} is {length} tokens but "
+                    f"the model has {positions} positions; set max_length <= {positions} (longer "
+                    "rows are then truncated) or shorten the row"
+                )
+            if ids and max(ids) >= vocab:
+                raise ValueError(
+                    f"example {row} of the {name} dataset: token id {max(ids)} but the model's "
+                    f"embedding has {vocab} rows; processing_class is not the model's tokenizer "
+                    "(or call model.resize_token_embeddings(len(tokenizer)))"
+                )
+
+
+def check_not_empty(dataset, name: str) -> None:
+    """A ``Dataset`` with at least one row (an ``IterableDataset`` is not read ahead)."""
+    if isinstance(dataset, Dataset) and len(dataset) == 0:
+        raise ValueError(f"{name} is empty; give at least one preference row")
 
 
 def _parts(dataset) -> list:
@@ -137,18 +288,28 @@ class TokenPOTrainer(DPOTrainer):
 
     def __init__(self, model, ref_model=None, args: TokenPOConfig | None = None, **kwargs):
         if not isinstance(args, TokenPOConfig):
-            raise ValueError("TokenPOTrainer needs args=TokenPOConfig(...)")
+            raise TypeError(f"args must be a TokenPOConfig(...), got {describe(args)}")
         for key in ("train_dataset", "eval_dataset"):
             for part in _parts(kwargs.get(key)):
-                if part.column_names and "prompt" in part.column_names:
-                    validate_text_dataset(part)
+                if not isinstance(part, Dataset | IterableDataset):
+                    raise TypeError(
+                        f"{key} must be a datasets.Dataset (e.g. Dataset.from_list(rows)), "
+                        f"got {describe(part)}"
+                    )
+                check_not_empty(part, key)
+        if kwargs.get("processing_class") is None:
+            raise TypeError("processing_class must be the policy's tokenizer, got None")
         super().__init__(model, ref_model=ref_model, args=args, **kwargs)
         if type(self.data_collator) is DataCollatorForPreference:
             self.data_collator = TokenWeightCollator(
-                **dataclasses.asdict(self.data_collator),
-                eos_weight=0.0 if args.method in ("target_dpo", "target_rpo") else 1.0,
+                **dataclasses.asdict(self.data_collator), eos_weight=fill_weight(args.method)
             )
         self._check_reference_vocab()
+        if getattr(self, "aux_loss_enabled", False):
+            raise ValueError(
+                "router_aux_loss_coef: the token-level losses do not add the MoE router's "
+                "auxiliary loss; set router_aux_loss_coef=0.0"
+            )
         self.sparsepo_masks = None
         if args.method == "sparsepo" and args.sparsepo_mask == "learned":
             from toolkit.alignment.masks import SparsePOMasks
@@ -157,9 +318,80 @@ class TokenPOTrainer(DPOTrainer):
             self.sparsepo_masks = SparsePOMasks.from_config(
                 reference.config, args.sparsepo_mask_mode, init=args.sparsepo_mask_init
             ).to(self.accelerator.device)
-        for dataset in (self.train_dataset, self.eval_dataset):
-            for part in _parts(dataset):
-                validate_token_dataset(part, args.method)
+        self._check_datasets()
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        """TRL's tokenization, with the rows checked first (whatever their shape), the rows TRL
+        drops reported, and the weight columns checked and aligned to the completion ids."""
+        if not isinstance(dataset, Dataset):  # an IterableDataset is not read ahead
+            return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        check_not_empty(dataset, dataset_name)
+        validate_text_dataset(dataset)
+        if ROW not in dataset.column_names:
+            dataset = dataset.add_column(ROW, list(range(len(dataset))))
+        prepared = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        self._report_dropped(dataset, prepared, dataset_name)
+        if any(c in prepared.column_names for c in WEIGHT_COLUMNS):
+            prepared = prepared.map(
+                align_weight_columns,
+                fn_kwargs={
+                    "tokenizer": self._tokenizer,
+                    "method": args.method,
+                    "fill": fill_weight(args.method),
+                },
+                desc=f"Aligning token weights of the {dataset_name} dataset",
+            )
+        return prepared
+
+    def _report_dropped(self, given, prepared, name: str) -> None:
+        """TRL drops the rows whose prompt alone fills ``max_length``: an error when none is
+        left, a warning naming them otherwise."""
+        kept = set(prepared[ROW])
+        dropped = [i for i in given[ROW] if i not in kept]
+        if not dropped:
+            return
+        why = (
+            f"{len(dropped)} of {len(given)} rows of the {name} dataset (examples "
+            f"{', '.join(map(str, dropped[:8]))}{', ...' if len(dropped) > 8 else ''}) have a "
+            f"prompt of max_length={self.args.max_length} tokens or more, which leaves no "
+            "completion token"
+        )
+        if not kept:
+            raise ValueError(f"{why}: no row is left; raise max_length or shorten the prompts")
+        warnings.warn(f"{why}; TRL drops them", stacklevel=3)
+
+    def _check_datasets(self) -> None:
+        """The weight columns the method needs, the model's positions and vocabulary."""
+        policy = self.accelerator.unwrap_model(self.model)
+        limits = [model_positions(policy)]
+        if self.ref_model is not None:
+            limits.append(model_positions(self.accelerator.unwrap_model(self.ref_model)))
+        positions = min((p for p in limits if p is not None), default=None)
+        vocab = policy.get_input_embeddings().weight.shape[0]
+        pad = self._tokenizer.pad_token_id
+        if pad is not None and pad >= vocab:
+            raise ValueError(
+                f"processing_class.pad_token_id={pad} is beyond the model's {vocab} embedding "
+                "rows; the tokenizer is not the model's (or resize the model's embeddings)"
+            )
+        datasets = [("train", self.train_dataset)]
+        if isinstance(self.eval_dataset, dict):
+            datasets += list(self.eval_dataset.items())
+        elif self.eval_dataset is not None:
+            datasets.append(("eval", self.eval_dataset))
+        for name, dataset in datasets:
+            if not isinstance(dataset, Dataset):
+                continue
+            unused = [c for c in WEIGHT_COLUMNS if c in dataset.column_names]
+            unused = [c for c in unused if c not in NEEDS_WEIGHTS.get(self.args.method, ())]
+            if unused:
+                warnings.warn(
+                    f"method {self.args.method!r} does not use the column(s) {unused} of the "
+                    f"{name} dataset",
+                    stacklevel=3,
+                )
+            validate_token_dataset(dataset, self.args.method)
+            check_fits_model(dataset, name, positions, vocab, self.args.max_length)
 
     def _check_reference_vocab(self) -> None:
         policy = self.model.get_output_embeddings().weight.shape[0]
@@ -197,7 +429,10 @@ class TokenPOTrainer(DPOTrainer):
         self._signature_columns = list(dict.fromkeys([*self._signature_columns, *WEIGHT_COLUMNS]))
 
     def completion_token_ids(self, prompt: str, completion: str) -> list[int]:
-        """The completion's token ids as this trainer tokenizes ``prompt + completion``."""
+        """The completion's token ids as this trainer tokenizes ``prompt + completion``: size
+        a ``chosen_weights`` / ``rejected_weights`` entry with one value per id (optionally
+        one more for EOS). Any tokens TRL adds to the completion beyond these (see the module
+        docstring) get ``eos_weight``."""
         return completion_token_ids(self._tokenizer, prompt, completion)
 
     # ---- per-token quantities -------------------------------------------------------------
