@@ -95,6 +95,11 @@ def test_failed_first_record_writes_no_file(claims_file):
     assert not list(claims_file.parent.iterdir()), "no temporary file is left behind"
 
 
+def test_atomic_write_keeps_the_file_readable(claims_file):
+    record()
+    assert claims_file.stat().st_mode & 0o644 == 0o644
+
+
 @pytest.mark.parametrize(
     ("line", "match"),
     [("{not json", "line 2: not a JSON record"), ("[1, 2]", "line 2: expected a JSON object")],

@@ -6,6 +6,7 @@ import json
 import math
 import numbers
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -52,8 +53,10 @@ def append_line(path: str | Path, record: dict) -> None:
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     if old and not old.endswith("\n"):
         old += "\n"
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     fd, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(staging, mode)  # mkstemp's 0600 would make the file private
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(old + line)
         os.replace(staging, path)
