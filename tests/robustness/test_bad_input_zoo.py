@@ -214,6 +214,11 @@ def test_builtin_recipes_are_checked_before_training(spec, edit, error, match):
         dataclasses.replace(spec, recipe=recipe)
 
 
+def test_corpus_fingerprint_of_an_unknown_corpus():
+    with pytest.raises(ValueError, match="corpus must be one of"):
+        tiny_gpt2.corpus_fingerprint(0, corpus="toolkit.data.wiki")
+
+
 def test_register_and_unregister():
     with pytest.raises(TypeError, match="spec"):
         zoo.register({"name": "x"})
@@ -301,6 +306,24 @@ def test_an_entry_path_that_is_a_file_is_not_deleted(tmp_path):
     with pytest.raises(FileExistsError, match="is a file"):
         cache.ensure_entry("toy", RECIPE, write_weights, root=tmp_path)
     assert path.read_text() == "someone's file"
+
+
+def test_cache_setting_that_is_a_file(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "file"))
+    with pytest.raises(ValueError, match="TOOLKIT_CACHE=.* is a file"):
+        zoo.list_models()
+
+
+@pytest.mark.parametrize("entry", [cache.list_entries, cache.remove_entries])
+def test_cache_root_of_wrong_type(entry):
+    with pytest.raises(TypeError, match="root"):
+        entry(root=3)
+
+
+def test_blank_cache_setting_means_the_default(monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, "   ")
+    assert cache.cache_root().parent.name == "research-toolkit"
 
 
 @pytest.mark.parametrize(

@@ -50,9 +50,22 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def cache_root() -> Path:
-    """The zoo directory: ``$TOOLKIT_CACHE/zoo`` or ``~/.cache/research-toolkit/zoo``."""
-    base = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "research-toolkit"
-    return Path(base).expanduser() / "zoo"
+    """The zoo directory: ``$TOOLKIT_CACHE/zoo`` or ``~/.cache/research-toolkit/zoo`` (where
+    ``$TOOLKIT_CACHE`` is unset or blank)."""
+    base = Path(os.environ.get(CACHE_ENV, "").strip() or Path.home() / ".cache/research-toolkit")
+    base = base.expanduser()
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"{CACHE_ENV}={str(base)!r} is a file; point it at a directory")
+    return base / "zoo"
+
+
+def _root(root: object) -> Path:
+    """``root`` as a ``Path``; :func:`cache_root` when ``None``."""
+    if root is None:
+        return cache_root()
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a directory path, got {describe(root)}")
+    return Path(root)
 
 
 def check_entry_name(name: object, argument: str = "name") -> str:
@@ -88,7 +101,7 @@ def recipe_hash(recipe: dict) -> str:
 def entry_path(name: str, recipe: dict, root: Path | None = None) -> Path:
     """Where the entry for ``(name, recipe)`` lives, built or not."""
     check_entry_name(name)
-    return (root or cache_root()) / f"{name}-{recipe_hash(recipe)}"
+    return _root(root) / f"{name}-{recipe_hash(recipe)}"
 
 
 def _entry_name(key: str) -> str:
@@ -161,7 +174,7 @@ def read_manifest(path: Path) -> dict | None:
 
 def list_entries(root: Path | None = None) -> list[Entry]:
     """Every entry in the cache, ready or partial (the in-progress area is skipped)."""
-    root = root or cache_root()
+    root = _root(root)
     if not root.exists():
         return []
     entries = []
@@ -354,7 +367,7 @@ def remove_entries(name: str | None = None, root: Path | None = None) -> list[Pa
     """
     from toolkit.zoo.registry import builtin_names
 
-    root = root or cache_root()
+    root = _root(root)
     staging_area = root / ".tmp"
     stagings = sorted(staging_area.iterdir()) if staging_area.exists() else []
     if name is not None:

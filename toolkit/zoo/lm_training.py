@@ -93,7 +93,7 @@ def document_rows(
     ):
         if len(ids) < block_size - 1:
             raise ValueError(
-                f"text {i} has {len(ids)} tokens, fewer than block_size - 1 = {block_size - 1}; "
+                f"texts[{i}] has {len(ids)} tokens, fewer than block_size - 1 = {block_size - 1}; "
                 "generate longer texts or lower block_size"
             )
         spans = target_spans[i] if target_spans is not None else ()

@@ -54,8 +54,6 @@ class ZooError(LookupError, ValueError):
 def build_builtin(name: str, *, rebuild: bool = False) -> Path:
     """Directory of the cached built-in ``name``, training it first if needed."""
     check_str("name", name)
-    if not isinstance(rebuild, bool):
-        raise TypeError(f"rebuild must be a bool, got {describe(rebuild)}")
     spec = get_spec(name)
     if spec is None:
         raise ZooError(f"unknown built-in model {name!r}; available: {', '.join(builtin_names())}")

@@ -35,6 +35,7 @@ CORPORA = {"toolkit.data.review_corpus": review_corpus, "toolkit.data.code_corpu
 
 def corpus_fingerprint(seed: int, n: int = 200, corpus: str = "toolkit.data.review_corpus") -> str:
     """Digest of the corpus generator's first texts: a grammar change rebuilds the model."""
+    check_choice("corpus", corpus, CORPORA)
     return hashlib.sha256("\n".join(CORPORA[corpus](n, seed)).encode()).hexdigest()[:12]
 
 
