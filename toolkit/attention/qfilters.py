@@ -1,4 +1,4 @@
-"""Q-Filters calibration (Godey et al., arXiv 2503.02812, §3.2; METHODS.md §5).
+"""Q-Filters calibration (Godey et al., arXiv 2503.02812, §3.2; docs/methods/qfilters.md).
 
 For each layer ``l`` and query head ``h``, sample ``n_samples`` post-RoPE query states
 ``Q^{l,h} ∈ ℝ^{n×D}`` from calibration text and take their float32 SVD

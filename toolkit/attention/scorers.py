@@ -10,9 +10,9 @@ forward, ``(B, H, L_q, D)`` for the last ``L_q`` cached positions; only scorers 
 Scorers (Godey et al., arXiv 2503.02812, §3 and the baselines of §4):
 
 * Q-Filters: ``s(k) = −⟨f_{l,h}, k⟩`` with ``f_{l,h}`` the filter of layer ``l`` and KV head ``h``
-  (METHODS.md §5: the filter is minus the sign-fixed dominant right-singular vector of the
-  queries, so ``−⟨f, k⟩`` is large for keys aligned with the queries' dominant direction, i.e.
-  keys that would receive large mean attention).
+  (docs/methods/qfilters.md#sign-convention: the filter is minus the sign-fixed dominant
+  right-singular vector of the queries, so ``−⟨f, k⟩`` is large for keys aligned with the
+  queries' dominant direction, i.e. keys that would receive large mean attention).
 * K-norm: ``s(k) = −‖k‖₂`` (low-norm keys draw more attention; kvpress ``KnormPress``).
 * StreamingLLM: keep ``n_sinks`` attention sinks and the most recent positions.
 * SnapKV: mean attention of the last ``w`` queries, pooled over positions.
