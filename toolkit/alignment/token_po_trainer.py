@@ -126,13 +126,6 @@ def _check_text(row: int, column: str, value: object) -> None:
         raise TypeError(f"{where} must be a str or a list of messages, got {describe(value)}{hint}")
     if column != "prompt" and not value.strip():
         raise ValueError(f"{where} is empty (a prompt-only row)")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise ValueError(
-            f"{where} holds a character that is not valid Unicode text (an unpaired surrogate "
-            f"at position {err.start}); clean the text before training"
-        ) from err
 
 
 def validate_text_dataset(dataset) -> None:
@@ -183,7 +176,7 @@ def _check_weights(row: int, column: str, weights: object, method: str) -> list[
         raise TypeError(f"{where} must be a list of numbers, got {describe(weights)}")
     if not all(math.isfinite(w) for w in weights):
         raise ValueError(f"{where} holds NaN or inf")
-    if method in MASK_METHODS and not set(weights) <= {0, 1}:
+    if method in MASK_METHODS and column == "rejected_weights" and not set(weights) <= {0, 1}:
         raise ValueError(f"{where} must hold only 0 and 1 (error tokens) for method {method!r}")
     if not all(0 <= w <= MAX_TOKEN_WEIGHT for w in weights):
         raise ValueError(
@@ -260,6 +253,24 @@ def check_fits_model(dataset, name: str, positions: int | None, vocab: int, max_
                 )
 
 
+def report_dropped(given, prepared, name: str, max_length) -> None:
+    """TRL drops the rows whose prompt alone fills ``max_length``: an error when none is
+    left, a warning naming them otherwise."""
+    kept = set(prepared[ROW])
+    dropped = [i for i in given[ROW] if i not in kept]
+    if not dropped:
+        return
+    why = (
+        f"{len(dropped)} of {len(given)} rows of the {name} dataset (examples "
+        f"{', '.join(map(str, dropped[:8]))}{', ...' if len(dropped) > 8 else ''}) have a "
+        f"prompt of max_length={max_length} tokens or more, which leaves no "
+        "completion token"
+    )
+    if not kept:
+        raise ValueError(f"{why}: no row is left; raise max_length or shorten the prompts")
+    warnings.warn(f"{why}; TRL drops them", stacklevel=3)
+
+
 def check_not_empty(dataset, name: str) -> None:
     """A ``Dataset`` with at least one row (an ``IterableDataset`` is not read ahead)."""
     if isinstance(dataset, Dataset) and len(dataset) == 0:
@@ -330,7 +341,7 @@ class TokenPOTrainer(DPOTrainer):
         if ROW not in dataset.column_names:
             dataset = dataset.add_column(ROW, list(range(len(dataset))))
         prepared = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
-        self._report_dropped(dataset, prepared, dataset_name)
+        report_dropped(dataset, prepared, dataset_name, args.max_length)
         if any(c in prepared.column_names for c in WEIGHT_COLUMNS):
             prepared = prepared.map(
                 align_weight_columns,
@@ -342,23 +353,6 @@ class TokenPOTrainer(DPOTrainer):
                 desc=f"Aligning token weights of the {dataset_name} dataset",
             )
         return prepared
-
-    def _report_dropped(self, given, prepared, name: str) -> None:
-        """TRL drops the rows whose prompt alone fills ``max_length``: an error when none is
-        left, a warning naming them otherwise."""
-        kept = set(prepared[ROW])
-        dropped = [i for i in given[ROW] if i not in kept]
-        if not dropped:
-            return
-        why = (
-            f"{len(dropped)} of {len(given)} rows of the {name} dataset (examples "
-            f"{', '.join(map(str, dropped[:8]))}{', ...' if len(dropped) > 8 else ''}) have a "
-            f"prompt of max_length={self.args.max_length} tokens or more, which leaves no "
-            "completion token"
-        )
-        if not kept:
-            raise ValueError(f"{why}: no row is left; raise max_length or shorten the prompts")
-        warnings.warn(f"{why}; TRL drops them", stacklevel=3)
 
     def _check_datasets(self) -> None:
         """The weight columns the method needs, the model's positions and vocabulary."""

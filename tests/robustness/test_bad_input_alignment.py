@@ -1,0 +1,352 @@
+"""Bad input to the token-level preference optimization entry points: each gives a TypeError or
+ValueError naming the argument, field, column or row, before any training step."""
+
+import copy
+import math
+import warnings
+
+import pytest
+import torch
+from datasets import Dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toolkit.alignment.losses import TokenBatch, aligndistil_loss, dpo_loss, tis_dpo_loss
+from toolkit.alignment.token_po_config import TokenPOConfig
+from toolkit.alignment.token_po_trainer import TokenPOTrainer
+from toolkit.data.code import code_corpus
+from toolkit.zoo.tiny import tiny_gpt2, tiny_tokenizer
+from toolkit.zoo.tokenizer import train_bpe_tokenizer
+
+FAST = settings(max_examples=25, deadline=None)
+COMMON = dict(
+    per_device_train_batch_size=2,
+    max_steps=1,
+    report_to="none",
+    use_cpu=True,
+    bf16=False,
+    save_strategy="no",
+    dataloader_num_workers=0,
+    disable_tqdm=True,
+)
+USER = {"role": "user", "content": "hi"}
+ROWS = [
+    {"prompt": "The movie was", "chosen": " great fun", "rejected": " dull"},
+    {"prompt": "The plot felt", "chosen": " fresh", "rejected": " tired and slow"},
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return tiny_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def code_tokenizer():
+    """Shaped like the zoo's tiny-gpt2-code tokenizer: code BPE, every text starts with EOS."""
+    return train_bpe_tokenizer(code_corpus(300, 0), 384, add_bos=True)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    return tiny_gpt2(tokenizer, dropout=0.0, n_positions=64)
+
+
+def trainer(model, tokenizer, tmp_path, data, **config):
+    warnings.filterwarnings("ignore")
+    return TokenPOTrainer(
+        copy.deepcopy(model),
+        ref_model=copy.deepcopy(model),
+        args=TokenPOConfig(output_dir=str(tmp_path), **COMMON, **config),
+        train_dataset=data if isinstance(data, Dataset) else Dataset.from_list(data),
+        processing_class=tokenizer,
+    )
+
+
+# ---- TokenPOConfig: every field named --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("beta", 0.0, ValueError),
+        ("beta", -1.0, ValueError),
+        ("beta", float("nan"), ValueError),
+        ("beta", float("inf"), ValueError),
+        ("beta", "0.1", TypeError),
+        ("method", "ppo", ValueError),
+        ("method", None, TypeError),
+        ("tdpo_alpha", -0.5, ValueError),
+        ("target_rpo_alpha", float("inf"), ValueError),
+        ("sparsepo_l1", -1e-3, ValueError),
+        ("sparsepo_mask_weight_decay", -0.1, ValueError),
+        ("sparsepo_mask", "random", ValueError),
+        ("sparsepo_mask_mode", "shared", ValueError),
+        ("sparsepo_mask_init", "zeros", ValueError),
+        ("tis_token_level", 1, TypeError),
+        ("use_fused_kernels", "yes", TypeError),
+        ("max_length", 1, ValueError),
+        ("max_length", 2.5, TypeError),
+        ("label_smoothing", 0.5, ValueError),
+        ("label_smoothing", -0.1, ValueError),
+    ],
+)
+def test_config_field_out_of_range(tmp_path, field, value, error):
+    with pytest.raises(error, match=field):
+        TokenPOConfig(output_dir=str(tmp_path), use_cpu=True, **{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("loss_type", "ipo"),
+        ("loss_type", "hinge"),
+        ("loss_type", "robust"),
+        ("loss_type", ["sigmoid", "sft"]),
+        ("loss_weights", [0.5]),
+        ("use_weighting", True),
+        ("ld_alpha", 0.5),
+        ("f_divergence_type", "js_divergence"),
+        ("precompute_ref_log_probs", True),
+    ],
+)
+def test_unimplemented_trl_options_are_refused(tmp_path, field, value):
+    with pytest.raises(ValueError, match=field if field != "precompute_ref_log_probs" else "per-"):
+        TokenPOConfig(output_dir=str(tmp_path), use_cpu=True, **{field: value})
+
+
+def test_label_smoothing_only_with_dpo(tmp_path):
+    with pytest.raises(ValueError, match="label_smoothing"):
+        TokenPOConfig(output_dir=str(tmp_path), use_cpu=True, method="tdpo2", label_smoothing=0.1)
+
+
+@FAST
+@given(st.floats(allow_nan=True, allow_infinity=True).filter(lambda b: not 0 < b < math.inf))
+def test_config_beta_property(beta):
+    with pytest.raises(ValueError, match="beta"):
+        TokenPOConfig(output_dir="unused", use_cpu=True, beta=beta)
+
+
+# ---- TokenPOTrainer: datasets and model fit --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "error", "message"),
+    [
+        ([dict(ROWS[0]), dict(ROWS[1], chosen=None)], TypeError, "example 1: chosen"),
+        ([dict(r, rejected=7) for r in ROWS], TypeError, "example 0: rejected"),
+        ([dict(ROWS[0], prompt=None), ROWS[1]], TypeError, "example 0: prompt"),
+        ([dict(ROWS[0]), dict(ROWS[1], rejected="\t\n ")], ValueError, "example 1: rejected"),
+        ([{"chosen": "The movie was good", "rejected": "The movie was good"}] * 2, ValueError,
+         "example 0: chosen == rejected"),
+        ([{"chosen": "", "rejected": "x"}] * 2, ValueError, "example 0: chosen is empty"),
+        ([{"chosen": "Great film", "rejected": "Dull film"}] * 2, ValueError,
+         "example 0: chosen and rejected share no beginning"),
+        ([{"chosen": "The film was good", "rejected": "The film was good!"}] * 2, ValueError,
+         "example 0: chosen and rejected are one the start"),
+        ([{"chosen": [USER, {"role": "assistant", "content": None}],
+           "rejected": [USER, {"role": "assistant", "content": "yo"}]}],
+         TypeError, "example 0: chosen"),
+        ([{"prompt": "Hi", "chosen": [{"role": "assistant", "content": "yo"}], "rejected": "no"}],
+         TypeError, "example 0: .*mix text"),
+        ([{"prompt": "Hi", "chosen": " a"}], ValueError, "'rejected' column"),
+    ],
+)  # fmt: skip
+def test_malformed_rows_name_the_row_and_column(model, tokenizer, tmp_path, rows, error, message):
+    with pytest.raises(error, match=message):
+        trainer(model, tokenizer, tmp_path, rows)
+
+
+def test_empty_dataset_and_wrong_types(model, tokenizer, tmp_path):
+    with pytest.raises(ValueError, match="train_dataset is empty"):
+        trainer(
+            model,
+            tokenizer,
+            tmp_path,
+            Dataset.from_dict({"prompt": [], "chosen": [], "rejected": []}),
+        )
+    with pytest.raises(TypeError, match="train_dataset must be a datasets.Dataset"):
+        TokenPOTrainer(
+            model,
+            args=TokenPOConfig(output_dir=str(tmp_path), **COMMON),
+            train_dataset=ROWS,
+            processing_class=tokenizer,
+        )
+    with pytest.raises(TypeError, match="args must be a TokenPOConfig"):
+        TokenPOTrainer(
+            model, args=None, train_dataset=Dataset.from_list(ROWS), processing_class=tokenizer
+        )
+    with pytest.raises(TypeError, match="processing_class"):
+        TokenPOTrainer(
+            model,
+            args=TokenPOConfig(output_dir=str(tmp_path), **COMMON),
+            train_dataset=Dataset.from_list(ROWS),
+        )
+
+
+# fmt: skip
+
+
+def test_completion_longer_than_the_model_is_refused_or_truncated(model, tokenizer, tmp_path):
+    long = [dict(ROWS[0], chosen=" great" * 80), ROWS[1]]
+    with pytest.raises(
+        ValueError, match="example 0 of the train dataset: .* 64 positions.*max_length"
+    ):
+        trainer(model, tokenizer, tmp_path, long)
+    fitted = trainer(model, tokenizer, tmp_path, long, max_length=64)
+    fitted.train()
+    assert math.isfinite(fitted.state.log_history[-1]["train_loss"])
+
+
+def test_rows_emptied_by_truncation_are_reported(model, tokenizer, tmp_path):
+    rows = [dict(ROWS[0], prompt="The movie was" * 10), ROWS[1]]
+    with pytest.warns(UserWarning, match="1 of 2 rows of the train dataset \\(examples 0\\)"):
+        TokenPOTrainer(
+            copy.deepcopy(model),
+            ref_model=copy.deepcopy(model),
+            args=TokenPOConfig(output_dir=str(tmp_path), **COMMON, max_length=20),
+            train_dataset=Dataset.from_list(rows),
+            processing_class=tokenizer,
+        )
+    with pytest.raises(ValueError, match="2 of 2 rows .*no row is left"):
+        trainer(model, tokenizer, tmp_path, [rows[0], rows[0]], max_length=20)
+
+
+# fmt: skip
+
+
+def test_tokenizer_beyond_the_model_vocabulary_is_refused(tokenizer, tmp_path):
+    small = tiny_gpt2(tokenizer, n_positions=64)
+    small.resize_token_embeddings(200)
+    with pytest.raises(ValueError, match="example 0 of the train dataset: token id .* 200 rows"):
+        trainer(small, tokenizer, tmp_path, ROWS)
+
+
+def weight_rows(t, value=1.0):
+    return [
+        dict(r, chosen_weights=[value] * len(t.completion_token_ids(r["prompt"], r["chosen"])),
+             rejected_weights=[value] * len(t.completion_token_ids(r["prompt"], r["rejected"])))
+        for r in ROWS
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        (lambda w: [-0.5] + w[1:], ValueError, "example 1: chosen_weights must lie in \\[0, 10"),
+        (lambda w: [1e6] + w[1:], ValueError, "example 1: chosen_weights must lie in \\[0, 10"),
+        (lambda w: [float("nan")] + w[1:], ValueError, "example 1: chosen_weights holds NaN"),
+        (lambda w: w + [1.0, 1.0], ValueError, "example 1: chosen_weights has"),
+    ],
+)
+def test_bad_weight_columns_name_the_row(model, tokenizer, tmp_path, change, error, message):
+    plain = trainer(model, tokenizer, tmp_path, ROWS)
+    rows = weight_rows(plain)
+    rows[1]["chosen_weights"] = change(rows[1]["chosen_weights"])
+    with pytest.raises(error, match=message):
+        trainer(model, tokenizer, tmp_path, rows, method="tis_dpo")
+
+
+def test_weights_that_are_not_numbers_are_type_errors(model, tokenizer, tmp_path):
+    rows = weight_rows(trainer(model, tokenizer, tmp_path, ROWS))
+    for row in rows:
+        row["chosen_weights"] = [str(w) for w in row["chosen_weights"]]
+    with pytest.raises(TypeError, match="example 0: chosen_weights must be a list of numbers"):
+        trainer(model, tokenizer, tmp_path, rows, method="tis_dpo")
+
+
+def test_target_masks_must_be_zero_one(model, tokenizer, tmp_path):
+    rows = weight_rows(trainer(model, tokenizer, tmp_path, ROWS), value=0.5)
+    with pytest.raises(ValueError, match="example 0: rejected_weights must hold only 0 and 1"):
+        trainer(model, tokenizer, tmp_path, rows, method="target_dpo")
+
+
+# ---- completion_token_ids agrees with the trainer's tokenization -----------------------------
+
+PROMPT_ENDS = [
+    "The movie was ",
+    "The movie was,",
+    "The movie was\n",
+    "def f(x):\n    ",
+    "x = (1 + ",
+]
+COMPLETIONS = [("the best", " dull"), (" great", "\na joy"), ("!", "really bad"), ("1)", " 2)")]
+
+
+@pytest.mark.parametrize("which", ["reviews", "code"])
+def test_weight_columns_sized_by_completion_token_ids_are_accepted(
+    which, tokenizer, code_tokenizer, tmp_path
+):
+    tok = tokenizer if which == "reviews" else code_tokenizer
+    policy = tiny_gpt2(tok, dropout=0.0, n_positions=64)
+    rows = [{"prompt": p, "chosen": c, "rejected": r} for p in PROMPT_ENDS for c, r in COMPLETIONS]
+    plain = trainer(policy, tok, tmp_path, rows, per_device_eval_batch_size=len(rows))
+    weighted = weight_rows_of(plain, rows)
+    tis = trainer(policy, tok, tmp_path, weighted, method="tis_dpo")
+    moved = [
+        len(tis.train_dataset[i][f"{side}_ids"]) - 1 - len(row[f"{side}_weights"])
+        for i, row in enumerate(weighted)
+        for side in ("chosen", "rejected")
+    ]
+    assert max(moved) > 0, "some rows must have prompt tokens moved into a completion"
+    batch = tis.data_collator([tis.train_dataset[i] for i in range(len(rows))])
+    completion = batch["completion_mask"].bool()
+    assert torch.equal(batch["token_weights"][completion], torch.ones(int(completion.sum())))
+    assert tis.compute_loss(tis.model, batch).item() == pytest.approx(
+        plain.compute_loss(plain.model, plain.data_collator(
+            [plain.train_dataset[i] for i in range(len(rows))])).item(), abs=1e-6)  # fmt: skip
+
+
+def weight_rows_of(t, rows):
+    return [
+        dict(r, chosen_weights=[1.0] * len(t.completion_token_ids(r["prompt"], r["chosen"])),
+             rejected_weights=[1.0] * len(t.completion_token_ids(r["prompt"], r["rejected"])))
+        for r in rows
+    ]  # fmt: skip
+
+
+# ---- losses ----------------------------------------------------------------------------------
+
+
+def batch(b=2, t=3):
+    logps = -torch.rand(b, t) - 0.1
+    mask = torch.ones(b, t)
+    return TokenBatch(logps, logps - 0.2, logps - 0.1, logps, mask, mask)
+
+
+def test_losses_on_an_empty_batch_are_errors():
+    empty = torch.zeros(0, 3)
+    with pytest.raises(ValueError, match="chosen_mask .*B >= 1"):
+        TokenBatch(empty, empty, empty, empty, empty, empty)
+    with pytest.raises(ValueError, match="policy_logits .*B >= 1"):
+        aligndistil_loss(torch.zeros(0, 3, 5), torch.zeros(0, 3, 5), torch.zeros(0, 3))
+
+
+def test_logits_passed_as_logps_are_refused():
+    logps = torch.rand(2, 3) + 0.5
+    mask = torch.ones(2, 3)
+    with pytest.raises(ValueError, match="pairs 0, 1: policy_chosen_logps holds values > 0"):
+        TokenBatch(logps, -logps, -logps, -logps, mask, mask)
+
+
+@FAST
+@given(st.one_of(st.floats(max_value=0.0), st.just(math.inf), st.just(math.nan)))
+def test_loss_beta_property(beta):
+    with pytest.raises(ValueError, match="beta"):
+        dpo_loss(batch(), beta=beta)
+
+
+@FAST
+@given(st.floats(-1e30, 1e30).filter(lambda w: w < -1e-3 or w > 10.01))  # float32-exact
+def test_tis_weights_out_of_range_property(w):
+    weights = torch.ones(2, 3)
+    weights[1, 2] = w
+    with pytest.raises(ValueError, match="pair 1: rejected_weights must lie in"):
+        tis_dpo_loss(batch(), chosen_weights=torch.ones(2, 3), rejected_weights=weights)
+
+
+def test_non_tensor_inputs_are_type_errors():
+    with pytest.raises(TypeError, match="chosen_weights must be a torch.Tensor"):
+        tis_dpo_loss(batch(), chosen_weights=[[1.0] * 3] * 2, rejected_weights=torch.ones(2, 3))
+    with pytest.raises(TypeError, match="beta must be a number"):
+        dpo_loss(batch(), beta="0.1")
