@@ -3,37 +3,69 @@
 All three score the same targets: for each text, its tokens followed by EOS,
 each predicted from ``EOS`` + the tokens before it. That makes the LM's
 perplexity and the unigram baseline's directly comparable.
+
+Arguments are checked before any scoring: ``texts`` must be a non-empty sequence of
+non-blank ``str`` — one bare ``str`` is refused (``TypeError``), not read as one text per
+character — and a text longer than the model's positions is refused, naming its index.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from toolkit._checks import check_int, check_nonempty, check_str, describe
+from toolkit.alignment.checks import model_positions
+
+
+def check_texts(name: str, texts: object, *, allow_empty: bool = False) -> list[str]:
+    """``texts`` as a list: a non-empty sequence (or other iterable) of ``str``, not one bare
+    ``str``, which would otherwise be read as one text per character. Each text must be
+    non-blank unless ``allow_empty``; the message names ``name[i]``."""
+    if isinstance(texts, str | bytes):
+        raise TypeError(f"{name} must be a sequence of str, got one str; wrap it in a list")
+    if not isinstance(texts, Iterable) or isinstance(texts, Mapping):
+        raise TypeError(f"{name} must be a sequence of str, got {describe(texts)}")
+    texts = check_nonempty(name, list(texts))
+    for i, text in enumerate(texts):
+        check_str(f"{name}[{i}]", text, allow_empty=allow_empty)
+    return list(texts)
+
+
+def check_tokenizer(tokenizer: object) -> PreTrainedTokenizerBase:
+    """A Hugging Face tokenizer with an EOS token (every text is scored up to EOS)."""
+    if not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(f"tokenizer must be a Hugging Face tokenizer, got {describe(tokenizer)}")
+    if tokenizer.eos_token_id is None:
+        raise ValueError("tokenizer has no eos_token; set tokenizer.eos_token first")
+    return tokenizer
+
+
+def check_model(model: object) -> torch.nn.Module:
+    """A torch module (a Hugging Face model) to score texts with."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    return model
 
 
 def _targets(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
 
 
-def _fit_context(model: PreTrainedModel, rows: list[list[int]], first_index: int = 0) -> None:
-    """Refuse texts longer than the model's context instead of failing deep inside it."""
-    context = getattr(model.config, "max_position_embeddings", None)
-    for i, row in enumerate(rows):
-        if context is not None and len(row) > context:
-            raise ValueError(
-                f"text {first_index + i} has {len(row)} tokens (with EOS), more than the "
-                f"model's context of {context}; split or shorten it"
-            )
-
-
-def _require_texts(texts: Sequence[str]) -> None:
-    if not texts or not all(isinstance(t, str) and t for t in texts):
-        raise ValueError("texts must be a non-empty list of non-empty strings")
+def check_fits_model(model: torch.nn.Module, n_tokens: int, label: str) -> None:
+    """Refuse a text of ``n_tokens`` (EOS included) longer than the model's positions instead
+    of failing deep inside it; ``label`` names the text ("texts[3]")."""
+    context = model_positions(model)
+    if context is not None and n_tokens > context:
+        raise ValueError(
+            f"{label} has {n_tokens} tokens (with EOS), more than the model's context of "
+            f"{context}; split or shorten it"
+        )
 
 
 @torch.no_grad()
@@ -41,9 +73,11 @@ def token_surprisal(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, text: str
 ) -> tuple[list[str], list[float]]:
     """Tokens of ``text`` (and the closing EOS) with their surprisal ``−log₂ p(token | prefix)``."""
-    _require_texts([text])
+    check_model(model)
+    check_tokenizer(tokenizer)
+    check_str("text", text)
     targets = _targets(tokenizer, text)
-    _fit_context(model, [targets])
+    check_fits_model(model, len(targets), "text")
     inputs = torch.tensor([[tokenizer.eos_token_id] + targets[:-1]], device=model.device)
     logprobs = torch.log_softmax(model(input_ids=inputs).logits[0].float(), dim=-1)
     picked = logprobs.gather(-1, torch.tensor(targets, device=model.device)[:, None])[:, 0]
@@ -58,13 +92,19 @@ def perplexity(
     texts: Sequence[str],
     batch_size: int = 32,
 ) -> float:
-    """Per-token perplexity of ``model`` on ``texts`` (each text scored on its own)."""
-    _require_texts(texts)
+    """Per-token perplexity of ``model`` on ``texts`` (each text scored on its own), in
+    batches of ``batch_size`` texts (the result does not depend on it)."""
+    check_model(model)
+    check_tokenizer(tokenizer)
+    texts = check_texts("texts", texts)
+    check_int("batch_size", batch_size, minimum=1)
+    targets = [_targets(tokenizer, t) for t in texts]
+    for i, row in enumerate(targets):
+        check_fits_model(model, len(row), f"texts[{i}]")
     model.eval()
     total_nll, total_tokens = 0.0, 0
-    for start in range(0, len(texts), batch_size):
-        rows = [_targets(tokenizer, t) for t in texts[start : start + batch_size]]
-        _fit_context(model, rows, start)
+    for start in range(0, len(targets), batch_size):
+        rows = targets[start : start + batch_size]
         width = max(len(r) for r in rows)
         inputs = torch.full((len(rows), width), tokenizer.eos_token_id)
         labels = torch.full((len(rows), width), -100)
@@ -93,7 +133,8 @@ class UnigramLM:
 
     @classmethod
     def fit(cls, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> UnigramLM:
-        _require_texts(texts)
+        check_tokenizer(tokenizer)
+        texts = check_texts("texts", texts)
         return cls(Counter(t for text in texts for t in _targets(tokenizer, text)), len(tokenizer))
 
     def _log2_prob(self, token: int) -> float:
@@ -101,10 +142,13 @@ class UnigramLM:
 
     def surprisal(self, tokenizer: PreTrainedTokenizerBase, text: str) -> list[float]:
         """``−log₂ p(token)`` for the same targets as :func:`token_surprisal`."""
+        check_tokenizer(tokenizer)
+        check_str("text", text)
         return [-self._log2_prob(t) for t in _targets(tokenizer, text)]
 
     def perplexity(self, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> float:
-        _require_texts(texts)
+        check_tokenizer(tokenizer)
+        texts = check_texts("texts", texts)
         bits = [b for text in texts for b in self.surprisal(tokenizer, text)]
         return 2 ** (sum(bits) / len(bits))
 
@@ -113,4 +157,6 @@ def unigram_perplexity(
     tokenizer: PreTrainedTokenizerBase, train_texts: Sequence[str], test_texts: Sequence[str]
 ) -> float:
     """Perplexity on ``test_texts`` of a :class:`UnigramLM` fitted on ``train_texts``."""
+    train_texts = check_texts("train_texts", train_texts)
+    test_texts = check_texts("test_texts", test_texts)
     return UnigramLM.fit(tokenizer, train_texts).perplexity(tokenizer, test_texts)
