@@ -11,7 +11,9 @@ from datasets import Dataset
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from toolkit.alignment.code_eval import generate_solutions, passes_tests
 from toolkit.alignment.losses import TokenBatch, aligndistil_loss, dpo_loss, tis_dpo_loss
+from toolkit.alignment.sentiment_control import sample_continuations
 from toolkit.alignment.token_po_config import TokenPOConfig
 from toolkit.alignment.token_po_trainer import TokenPOTrainer
 from toolkit.data.code import code_corpus
@@ -350,3 +352,30 @@ def test_non_tensor_inputs_are_type_errors():
         tis_dpo_loss(batch(), chosen_weights=[[1.0] * 3] * 2, rejected_weights=torch.ones(2, 3))
     with pytest.raises(TypeError, match="beta must be a number"):
         dpo_loss(batch(), beta="0.1")
+
+
+# ---- generation and evaluation helpers -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        (lambda m, t: sample_continuations(m, t, "The movie was", 2), TypeError, "prompts"),
+        (lambda m, t: sample_continuations(m, t, [], 2), ValueError, "prompts"),
+        (lambda m, t: sample_continuations(m, t, ["a", None], 2), TypeError, "prompts\\[1\\]"),
+        (lambda m, t: sample_continuations(m, t, ["a"], 0), ValueError, "n_per_prompt"),
+        (lambda m, t: sample_continuations(m, t, ["a"], 2, temperature=0.0), ValueError,
+         "temperature"),
+        (lambda m, t: sample_continuations(m, t, ["a"], 2, max_new_tokens=2.5), TypeError,
+         "max_new_tokens"),
+        (lambda m, t: generate_solutions(m, t, "def f(x):"), TypeError, "prompts"),
+        (lambda m, t: generate_solutions(m, t, ["def f(x):"], batch_size=0), ValueError,
+         "batch_size"),
+        (lambda m, t: passes_tests("x = 1", "assert x == 1"), TypeError, "tests"),
+        (lambda m, t: passes_tests("x = 1", ["assert x == 1"], timeout=-1), ValueError, "timeout"),
+        (lambda m, t: passes_tests(b"x = 1", ["assert x == 1"]), TypeError, "program"),
+    ],
+)  # fmt: skip
+def test_generation_helpers_name_the_argument(model, tokenizer, call, error, name):
+    with pytest.raises(error, match=name):
+        call(model, tokenizer)

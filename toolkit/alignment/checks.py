@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from toolkit._checks import describe
+
 Tensor = torch.Tensor
 
 
@@ -47,3 +49,16 @@ def model_positions(model) -> int | None:
         config = config.get_text_config()
     value = getattr(config, "max_position_embeddings", None)
     return value if isinstance(value, int) else None
+
+
+def check_texts(name: str, texts: object, allow_empty: bool = False) -> list[str]:
+    """A sequence of str, non-empty unless ``allow_empty`` (a lone str is refused: iterating it
+    gives characters)."""
+    if isinstance(texts, str | bytes) or not isinstance(texts, list | tuple):
+        raise TypeError(f"{name} must be a list of str, got {describe(texts)}")
+    if not texts and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{name}[{i}] must be a str, got {describe(text)}")
+    return list(texts)

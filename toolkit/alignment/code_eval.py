@@ -17,11 +17,16 @@ from collections.abc import Sequence
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from toolkit._checks import check_int, check_number, check_str
+from toolkit.alignment.checks import check_texts
 from toolkit.data.code import CodeTask
 
 
 def passes_tests(program: str, tests: Sequence[str], timeout: float = 5.0) -> bool:
     """Whether ``program`` followed by ``tests`` runs to completion (exit status 0)."""
+    check_str("program", program, allow_empty=True)
+    tests = check_texts("tests", tests, allow_empty=True)
+    check_number("timeout", timeout, minimum=0.0, strict_min=True)
     source = program.rstrip("\n") + "\n\n" + "\n".join(tests) + "\n"
     with tempfile.TemporaryDirectory() as scratch:
         try:
@@ -46,6 +51,9 @@ def generate_solutions(
     batch_size: int = 32,
 ) -> list[str]:
     """Greedy completions of ``prompts`` (left-padded batches), up to EOS."""
+    prompts = check_texts("prompts", prompts)
+    check_int("max_new_tokens", max_new_tokens, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
     side, tokenizer.padding_side = tokenizer.padding_side, "left"
     try:
         out = []

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from toolkit._checks import check_int, check_number
+from toolkit.alignment.checks import check_texts
 from toolkit.data import generate_reviews
 from toolkit.zoo.encoder import SentenceEncoder
 
@@ -48,7 +50,7 @@ class SentimentReward:
 
     def __call__(self, texts: Sequence[str]) -> torch.Tensor:
         """Rewards (N,) for ``texts``; positive means positive sentiment."""
-        return self.encoder.encode(list(texts)) @ self.weight + self.bias
+        return self.encoder.encode(check_texts("texts", texts)) @ self.weight + self.bias
 
 
 @torch.no_grad()
@@ -63,8 +65,10 @@ def sample_continuations(
     seed: int = 0,
 ) -> list[list[str]]:
     """``n_per_prompt`` sampled continuations (text after the prompt) for each prompt."""
-    if n_per_prompt < 1 or not prompts:
-        raise ValueError("need at least one prompt and n_per_prompt >= 1")
+    prompts = check_texts("prompts", prompts)
+    check_int("n_per_prompt", n_per_prompt, minimum=1)
+    check_int("max_new_tokens", max_new_tokens, minimum=1)
+    check_number("temperature", temperature, minimum=0.0, strict_min=True)
     torch.manual_seed(seed)
     out = []
     for prompt in prompts:
