@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         Scorer,
         SnapKVScorer,
         StreamingLLMScorer,
+        check_filters,
         make_scorer,
     )
 
@@ -89,6 +90,7 @@ __all__ = [
     "attention_modules",
     "calibrate_qfilters",
     "capture_qk",
+    "check_filters",
     "compression_stats",
     "continuation_perplexity",
     "dominant_direction",

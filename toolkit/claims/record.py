@@ -12,12 +12,12 @@ from pathlib import Path
 from toolkit._checks import check_choice, check_number, check_str, describe
 from toolkit.claims.jsonlines import append_line, check_json, is_finite, measurement, read_lines
 
-CLAIMS_FILE_ENV = "TOOLKIT_CLAIMS_FILE"
-NOTEBOOK_ENV = "TOOLKIT_NOTEBOOK"
-STATUSES = ("held", "not held", "invalid")
+CLAIMS_FILE_ENV = "TOOLKIT_CLAIMS_FILE"  # where record() appends (set by `toolkit run`)
+NOTEBOOK_ENV = "TOOLKIT_NOTEBOOK"  # the notebook's file name, stamped on each record
+STATUSES = ("held", "not held", "invalid")  # a claim's verdict; invalid: a non-finite number
 # Smoke runs are deterministic on one machine; CI's CPU may differ in the last bits.
-DEFAULT_REL_TOL = 1e-6
-DEFAULT_ABS_TOL = 1e-9
+DEFAULT_REL_TOL = 1e-6  # default relative tolerance of a measured value across runs
+DEFAULT_ABS_TOL = 1e-9  # default absolute tolerance of a measured value across runs
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _COMPARISON = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<rhs>.+?)\s*$")

@@ -11,7 +11,7 @@ from toolkit._checks import check_number, check_str
 from toolkit.claims import DEFAULT_ABS_TOL, DEFAULT_REL_TOL, NOTEBOOK_ENV
 from toolkit.claims.jsonlines import append_line, is_finite, measurement, read_lines
 
-METRICS_FILE_ENV = "TOOLKIT_METRICS_FILE"
+METRICS_FILE_ENV = "TOOLKIT_METRICS_FILE"  # where record() appends (set by `toolkit run`)
 
 
 @dataclass(frozen=True)

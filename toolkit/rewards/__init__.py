@@ -1,7 +1,7 @@
 """Causal reward models (Wang et al., arXiv 2501.09620): reward models regularized towards
 counterfactual invariance to a spurious variable Z.
 
-* :mod:`~toolkit.rewards.mmd` — the unbiased MMD² estimator and the penalty over Z's bins.
+* :mod:`~toolkit.rewards.mmd` — the unbiased and biased (non-negative) MMD² estimators and the penalty over Z's bins.
 * :mod:`~toolkit.rewards.binning` — equal-width / quantile bins of a continuous Z, categories.
 * :class:`CausalRewardConfig` / :class:`CausalRewardTrainer` — TRL's ``RewardConfig`` /
   ``RewardTrainer`` with the MMD penalty.
@@ -36,7 +36,12 @@ if TYPE_CHECKING:
         reward_scores,
         z_correlation,
     )
-    from toolkit.rewards.mmd import binned_mmd_penalty, median_bandwidth, mmd2_unbiased
+    from toolkit.rewards.mmd import (
+        binned_mmd_penalty,
+        median_bandwidth,
+        mmd2_biased,
+        mmd2_unbiased,
+    )
 
 __all__ = [
     "CausalRewardConfig",
@@ -51,6 +56,7 @@ __all__ = [
     "evaluate_reward_model",
     "lab_rows",
     "median_bandwidth",
+    "mmd2_biased",
     "mmd2_unbiased",
     "preference_accuracy",
     "reward_scores",

