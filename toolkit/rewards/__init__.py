@@ -1,7 +1,8 @@
 """Causal reward models (Wang et al., arXiv 2501.09620): reward models regularized towards
 counterfactual invariance to a spurious variable Z.
 
-* :mod:`~toolkit.rewards.mmd` — the unbiased and biased (non-negative) MMD² estimators and the penalty over Z's bins.
+* :mod:`~toolkit.rewards.mmd` — the unbiased and biased (non-negative) MMD² estimators and
+  the penalty over Z's bins.
 * :mod:`~toolkit.rewards.binning` — equal-width / quantile bins of a continuous Z, categories.
 * :class:`CausalRewardConfig` / :class:`CausalRewardTrainer` — TRL's ``RewardConfig`` /
   ``RewardTrainer`` with the MMD penalty.
