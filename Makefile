@@ -12,7 +12,7 @@ NB ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: env kernel run test lab lint browser zoo baselines
+.PHONY: env kernel run test lab lint browser zoo baselines bench bench-gpu
 
 env: $(VENV)/.installed
 
@@ -42,6 +42,17 @@ lint: env
 
 zoo: env
 	$(BIN)/python -m toolkit zoo build
+
+# Benchmarks print tables and write benchmarks/results/ (make bench NAMES=kernels ARGS=--smoke);
+# then python -m benchmarks.tables --readme README.md rewrites the README's tables.
+NAMES ?=
+bench: env
+	$(BIN)/python -m benchmarks $(NAMES) $(ARGS)
+
+# The GPU suite (CUDA required; sized for under 5 minutes on one GPU):
+# results in benchmarks/results/<name>-gpu.json.
+bench-gpu: env
+	$(BIN)/python -m benchmarks --gpu $(NAMES) $(ARGS)
 
 # Rewrite tests/notebooks/baselines/ from fresh smoke runs (make baselines NB="00 03"); review the diff.
 baselines: env
