@@ -7,11 +7,14 @@ from contextlib import contextmanager
 
 import datasets
 
+from toolkit._checks import check_int
+
 
 def quiet_cpu_args(steps: int) -> dict:
     """``TrainingArguments`` for a short run inside a notebook: CPU, float32, no checkpoints,
     no reporting, no per-run progress bar (the notebook's loop has one), ~10 log entries, and
     no activation checkpointing (TRL's configs turn it on; on a tiny model it only recomputes)."""
+    steps = check_int("steps", steps, minimum=1)
     return dict(
         max_steps=steps,
         logging_steps=max(1, steps // 10),

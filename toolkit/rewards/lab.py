@@ -19,20 +19,32 @@ discrimination     demographic group (older)   one per group
 
 from __future__ import annotations
 
+import math
 import tempfile
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from datasets import Dataset
 from transformers import PrinterCallback
 
+from toolkit._checks import (
+    check_choice,
+    check_int,
+    check_nonempty,
+    check_number,
+    check_probability,
+    check_str,
+    describe,
+)
 from toolkit.data.preferences import biased_pairs, counterfactual_pairs
+from toolkit.lm_metrics import check_fits_model, check_model, check_texts, check_tokenizer
 from toolkit.notebook_training import quiet_cpu_args, quiet_datasets
-from toolkit.rewards.binning import categorical_bins, continuous_bins
+from toolkit.rewards.binning import SCHEMES, categorical_bins, continuous_bins
 from toolkit.rewards.causal_reward_config import CausalRewardConfig
 from toolkit.rewards.causal_reward_trainer import CausalRewardTrainer
-from toolkit.rewards.metrics import counterfactual_gap, reward_scores, z_correlation
+from toolkit.rewards.metrics import counterfactual_gap, reward_scores, rows_columns, z_correlation
 from toolkit.seeding import seed_everything
 from toolkit.zoo import load_reward_model
 
@@ -42,7 +54,10 @@ def lab_rows(
 ) -> list[dict]:
     """``n`` preference rows of ``bias`` with their Z (``z_chosen``, ``z_rejected``), whether
     it is the favoured value (``z_favoured_*``) and its bins (``z_bin_*``; ``n_bins`` and
-    ``scheme`` apply to length, the one continuous Z)."""
+    ``scheme`` apply to length, the one continuous Z, and are checked for every bias)."""
+    n = check_int("n", n, minimum=1)
+    check_int("n_bins", n_bins, minimum=1)
+    check_choice("scheme", scheme, SCHEMES)
     pairs = [p.to_dict() for p in biased_pairs(bias, n, seed, split=split)]
     z = [p["z_chosen"] for p in pairs] + [p["z_rejected"] for p in pairs]
     if bias == "length":
@@ -69,11 +84,17 @@ def train_reward_model(
     seed: int = 0,
 ):
     """A reward model on ``backbone`` (``zoo.load_reward_model``) trained on ``rows`` with the
-    MMD penalty at ``mmd_lambda`` (0: vanilla); returns ``(model, tokenizer, log_history)``."""
+    MMD penalty at ``mmd_lambda`` (0: vanilla); returns ``(model, tokenizer, log_history)``.
+
+    ``rows`` (as from :func:`lab_rows`) and every setting are checked before the backbone
+    loads; the trainer then checks the Z bins row by row."""
+    columns = rows_columns(
+        rows, ("prompt", "chosen", "rejected"), ("z_bin_chosen", "z_bin_rejected")
+    )
+    check_int("batch_size", batch_size, minimum=1)
+    check_number("learning_rate", learning_rate, minimum=0, strict_min=True)
     seed_everything(seed)
-    model, tokenizer = load_reward_model(backbone)
-    columns = ("prompt", "chosen", "rejected", "z_bin_chosen", "z_bin_rejected")
-    dataset = Dataset.from_list([{k: r[k] for k in columns} for r in rows])
+    dataset = Dataset.from_dict(columns)
     with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(), quiet_datasets():
         warnings.simplefilter("ignore")  # thin bins in a mini-batch are expected here
         args = CausalRewardConfig(
@@ -87,6 +108,7 @@ def train_reward_model(
             seed=seed,
             **quiet_cpu_args(steps),
         )
+        model, tokenizer = load_reward_model(backbone)
         trainer = CausalRewardTrainer(
             model, args=args, train_dataset=dataset, processing_class=tokenizer
         )
@@ -110,11 +132,27 @@ class RewardModelReport:
     rewards: tuple[float, ...] = ()
     z: tuple = ()
 
+    def __post_init__(self) -> None:
+        check_probability("accuracy_iid", self.accuracy_iid)
+        check_probability("accuracy_deconfounded", self.accuracy_deconfounded)
+        if not (isinstance(self.z_correlation, float) and math.isnan(self.z_correlation)):
+            check_number("z_correlation", self.z_correlation, minimum=-1, maximum=1)
+        check_number("counterfactual_gap", self.counterfactual_gap, minimum=0)
+        check_number("counterfactual_shift", self.counterfactual_shift)
+        if len(self.rewards) != len(self.z):
+            raise ValueError(
+                f"rewards and z must have one length: {len(self.rewards)} vs {len(self.z)}"
+            )
+
 
 @torch.no_grad()
 def evaluate_reward_model(model, tokenizer, bias: str, n: int, seed: int) -> RewardModelReport:
     """Measure on fresh data: ``n`` i.i.d. pairs (Z tied as in training), ``n``
-    de-confounded pairs and ``n`` counterfactual pairs, all drawn with ``seed``."""
+    de-confounded pairs and ``n`` counterfactual pairs, all drawn with ``seed``. The
+    correlation is NaN, with a warning, if the model gives every response one reward."""
+    check_model(model)
+    check_tokenizer(tokenizer)
+    n = check_int("n", n, minimum=1)
 
     def scores(rows, side):
         return reward_scores(model, tokenizer, [r["prompt"] for r in rows], [r[side] for r in rows])
@@ -148,7 +186,10 @@ def sweep_view_data(reports: dict[tuple[str, str, float], RewardModelReport]) ->
 
     The vanilla model (variant ``"vanilla"``, λ = 0) becomes the λ = 0 end of every causal
     variant's sweep; Z values become indices into their sorted distinct values."""
+    _check_reports(reports)
     variants = list(dict.fromkeys(v for _, v, _ in reports if v != "vanilla"))
+    if not variants:
+        raise ValueError("reports hold only the vanilla model; add at least one causal variant")
     runs, z, z_labels = [], {}, {}
     for (bias, variant, lam), report in reports.items():
         if bias not in z:
@@ -169,9 +210,35 @@ def sweep_view_data(reports: dict[tuple[str, str, float], RewardModelReport]) ->
     return {"runs": runs, "z": z, "z_labels": z_labels}
 
 
+def _check_reports(reports: object) -> None:
+    """``{(bias, variant, λ): RewardModelReport}``, non-empty; the vanilla model at λ = 0."""
+    if not isinstance(reports, Mapping):
+        raise TypeError(
+            f"reports must be a dict {{(bias, variant, λ): report}}, got {describe(reports)}"
+        )
+    check_nonempty("reports", reports)
+    for key, report in reports.items():
+        if not isinstance(key, tuple) or len(key) != 3:
+            raise TypeError(f"reports keys must be (bias, variant, λ) tuples, got {describe(key)}")
+        check_str(f"bias of reports key {key!r}", key[0])
+        check_str(f"variant of reports key {key!r}", key[1])
+        lam = check_number(f"λ of reports key {key!r}", key[2], minimum=0)
+        if key[1] == "vanilla" and lam != 0:
+            raise ValueError(f"reports key {key!r}: the vanilla model is the λ = 0 end; use 0.0")
+        if not isinstance(report, RewardModelReport):
+            raise TypeError(f"reports[{key!r}] must be a RewardModelReport, got {describe(report)}")
+
+
 @torch.no_grad()
 def sample_reviews(lm, tokenizer, n: int, max_new_tokens: int = 96, seed: int = 0) -> list[str]:
-    """``n`` reviews sampled from ``lm`` from scratch (after EOS, as in its training rows)."""
+    """``n`` reviews sampled from ``lm`` from scratch (after EOS, as in its training rows);
+    EOS plus ``max_new_tokens`` must fit the model's positions."""
+    check_model(lm)
+    check_tokenizer(tokenizer)
+    n = check_int("n", n, minimum=1)
+    check_int("max_new_tokens", max_new_tokens, minimum=1)
+    check_int("seed", seed, minimum=0)
+    check_fits_model(lm, 1 + max_new_tokens, f"a review of max_new_tokens={max_new_tokens}")
     torch.manual_seed(seed)
     ids = torch.full((n, 1), tokenizer.eos_token_id, device=lm.device)
     out = lm.generate(
@@ -187,9 +254,20 @@ def sample_reviews(lm, tokenizer, n: int, max_new_tokens: int = 96, seed: int = 
 
 
 def best_of_n(model, tokenizer, prompts: list[str], candidates: list[list[str]]) -> list[str]:
-    """For each prompt, the candidate response the reward model scores highest."""
+    """For each prompt, the candidate response the reward model scores highest;
+    ``candidates[i]`` is a non-empty list of responses to ``prompts[i]``."""
+    prompts = check_texts("prompts", prompts, allow_empty=True)
+    if isinstance(candidates, str) or not isinstance(candidates, Sequence):
+        raise TypeError(f"candidates must be a list of lists of str, got {describe(candidates)}")
+    if len(candidates) != len(prompts):
+        raise ValueError(
+            f"candidates must hold one list per prompt: {len(candidates)} vs {len(prompts)}"
+        )
+    groups = [
+        check_texts(f"candidates[{i}]", g, allow_empty=True) for i, g in enumerate(candidates)
+    ]
     picked = []
-    for prompt, group in zip(prompts, candidates, strict=True):
+    for prompt, group in zip(prompts, groups, strict=True):
         scores = reward_scores(model, tokenizer, [prompt] * len(group), group)
         picked.append(group[int(scores.argmax())])
     return picked
@@ -197,4 +275,5 @@ def best_of_n(model, tokenizer, prompts: list[str], candidates: list[list[str]])
 
 def sentence_count(text: str) -> int:
     """Sentences in a review of the grammar (each ends with '.', '!' or '?')."""
+    check_str("text", text, allow_empty=True)
     return sum(text.count(mark) for mark in ".!?")
