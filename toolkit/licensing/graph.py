@@ -140,8 +140,8 @@ class LineageGraph:
                     raise LineageError(
                         f"edges[{i}] ({edge.origin!r} -> {edge.target!r}) names undefined node "
                         f"{end!r}"
-                        + (f"; did you mean {hint[0]!r}?" if hint else "")
-                        + "; define it under nodes"
+                        + (f"; did you mean {hint[0]!r}?" if hint else ";")
+                        + " Define it under nodes or fix the edge"
                     )
             self.graph.add_edge(edge.origin, edge.target, edge=edge)
         try:
