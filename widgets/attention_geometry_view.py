@@ -178,12 +178,13 @@ class AttentionGeometryView(WidgetBase):
     the callable raised or returned a bad row; the row is then cleared).
 
     Raises:
-        ValueError: empty or non-string tokens; spectra or scores with a wrong shape (the
+        ValueError: empty tokens; spectra or scores with a wrong shape (the
             message names the parameter, axis and sizes), NaN/inf (named with its index) or
             negative singular values; a kv_group that does not match the head counts; a ratio
             outside [0, 1) or a negative window.
-        TypeError: a non-int kv_group or window, a non-number ratio, a non-callable
-            attention_row, or key_scores that is not a mapping.
+        TypeError: tokens that are one str or hold a non-str; non-numeric spectra or scores;
+            a non-int kv_group or window, a non-number ratio, a non-callable attention_row,
+            or key_scores that is not a mapping.
     """
 
     _asset = "attention_geometry_view"
@@ -372,7 +373,7 @@ class AttentionGeometryView(WidgetBase):
                 try:
                     row = float32_bytes(_check_row(values, "the row", query, len(self.tokens)))
                     key = [layer, head, query]
-                except ValueError as err:
+                except (TypeError, ValueError) as err:
                     error = f"{call} returned a bad row: {err}"
         with self.hold_sync():
             self.set_trait("_attention_row", row)

@@ -17,16 +17,18 @@ Numeric arrays travel to the browser as little-endian float32 ``bytes`` (see
 ``float32_bytes``); ipywidgets sends those as binary buffers, never as JSON lists, and the
 ES module reads them back through a ``DataView``.
 
-The ``check_*`` helpers validate user input and raise ``ValueError`` messages that name the
-offending parameter or track and the index of the first bad value. Those a trait validator
-also calls (``check_choice``, ``check_token_index``) raise ``InvalidValue``, which is both a
-``ValueError`` and a ``traitlets.TraitError``.
+The ``check_*`` helpers validate user input and raise messages that name the offending
+parameter or track and the index of the first bad value: ``TypeError`` for a value of the
+wrong type (a str where numbers or a list of str are expected), ``ValueError`` for a wrong
+value. Those a trait validator also calls (``check_choice``, ``check_token_index``) raise
+``InvalidValue``, which is both a ``ValueError`` and a ``traitlets.TraitError`` (and
+``InvalidType`` its ``TypeError`` counterpart).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import anywidget
@@ -71,6 +73,11 @@ class InvalidValue(traitlets.TraitError, ValueError):
     """A bad value: a ``ValueError`` for the caller, and a ``TraitError`` so that traitlets
     rolls an assignment back when it was made among others (e.g. in
     ``hold_trait_notifications``) instead of keeping the bad value."""
+
+
+class InvalidType(traitlets.TraitError, TypeError):
+    """A value of the wrong type: a ``TypeError`` for the caller, a ``TraitError`` for
+    traitlets (see ``InvalidValue``)."""
 
 
 def check_choice(value: object, options: Collection[str], label: str) -> str:
@@ -128,13 +135,15 @@ def check_str_list(values: object, label: str, *, kind: str, if_empty: str) -> l
     ``if_empty`` tells the user what to pass instead ("pass at least one token").
     """
     if isinstance(values, str):
-        raise ValueError(f"{label} must be {kind}, got one str; wrap it in a list")
+        raise TypeError(f"{label} must be {kind}, got one str; wrap it in a list")
+    if not isinstance(values, Iterable) or isinstance(values, Mapping):
+        raise TypeError(f"{label} must be {kind}, got {type(values).__name__}")
     values = list(values)
     if not values:
         raise ValueError(f"{label} is empty; {if_empty}")
     for i, value in enumerate(values):
         if not isinstance(value, str):
-            raise ValueError(f"{label}[{i}] is {type(value).__name__} {value!r}; expected str")
+            raise TypeError(f"{label}[{i}] is {type(value).__name__} {value!r}; expected str")
     return values
 
 
@@ -148,7 +157,7 @@ def as_numeric_array(values: object, label: str) -> np.ndarray:
     except (TypeError, ValueError) as err:  # ragged nested sequences
         raise ValueError(f"{label} could not be read as an array of numbers: {err}") from err
     if array.dtype.kind not in _NUMERIC_KINDS:
-        raise ValueError(
+        raise TypeError(
             f"{label} must hold real numbers (bool, int or float), got dtype {array.dtype}; "
             "convert it first, e.g. np.asarray(values, dtype=float)"
         )

@@ -40,7 +40,9 @@ RUN_KEYS = ("bias", "variant", "lam", "rewards", "accuracy", "gap")
 
 def _check_name(value: object, label: str) -> str:
     """A bias or variant name: a non-empty str without "|" (it separates the buffer keys)."""
-    if not isinstance(value, str) or not value or "|" in value:
+    if not isinstance(value, str):
+        raise TypeError(f"{label} is {type(value).__name__} {value!r}; expected a str")
+    if not value or "|" in value:
         raise ValueError(f"{label} is {value!r}; expected a non-empty str without '|'")
     return value
 
@@ -62,7 +64,7 @@ def _check_codes(bias: str, codes: object, n_labels: int) -> np.ndarray:
     if not array.size:
         raise ValueError(f"{label} is empty; pass one Z category index per test response")
     if array.dtype.kind not in "iu":
-        raise ValueError(
+        raise TypeError(
             f"{label} must hold integer category indices, got dtype {array.dtype}; "
             "convert it first, e.g. np.asarray(codes, dtype=int)"
         )
@@ -98,12 +100,15 @@ class RewardSweepView(WidgetBase):
     variant and λ) are read-only; ``rewards(bias, variant, lam)`` returns a model's rewards.
 
     Raises:
-        ValueError: empty ``runs``; a run that is not a mapping or lacks a key; a bias or
-            variant that is not a non-empty str; a λ, accuracy or gap that is not finite or
+        TypeError: a run that is not a mapping; a bias or variant that is not a str; a
+            non-numeric λ, accuracy, gap or rewards; Z indices that are not ints; labels that
+            are one str or hold a non-str.
+        ValueError: empty ``runs``; a run that lacks a key; an empty bias or variant, or one
+            with "|"; a λ, accuracy or gap that is not finite or
             out of range ("runs[3] accuracy is 1.2; expected a finite number in [0, 1]");
             rewards whose length differs from the bias's ``z`` or that hold NaN/inf (the
             message names the run and the first bad index); a bias missing from ``z`` or
-            ``z_labels``; Z indices that are not ints or are out of range of the labels;
+            ``z_labels``; Z indices out of range of the labels;
             empty labels; a bias, variant and λ combination missing or given twice.
     """
 
@@ -154,7 +159,7 @@ class RewardSweepView(WidgetBase):
         models: dict[tuple[str, str, float], dict] = {}  # (bias, variant, λ) -> checked run
         for i, run in enumerate(runs):
             if not isinstance(run, Mapping):
-                raise ValueError(
+                raise TypeError(
                     f"runs[{i}] is {type(run).__name__}; expected a mapping with keys "
                     f"{', '.join(RUN_KEYS)}"
                 )

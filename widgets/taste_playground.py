@@ -25,6 +25,7 @@ import traitlets
 
 from toolkit.music.taste import TASTES, TasteProfile
 from widgets.base import (
+    InvalidType,
     InvalidValue,
     WidgetBase,
     as_numeric_array,
@@ -47,7 +48,7 @@ def _check_profile(value: object) -> dict[str, float]:
     if isinstance(value, TasteProfile):
         return value.as_dict()
     if not isinstance(value, Mapping):
-        raise InvalidValue(
+        raise InvalidType(
             f"profile must map tastes to intensities in [0, 1] (or be a TasteProfile), "
             f"got {type(value).__name__}"
         )
@@ -60,12 +61,16 @@ def _check_profile(value: object) -> dict[str, float]:
     }
     try:
         return TasteProfile(**real).as_dict()
+    except TypeError as err:
+        raise InvalidType(f"profile: {err}") from err
     except ValueError as err:
         raise InvalidValue(f"profile: {err}") from err
 
 
 def _check_seed(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidType(f"seed must be an int >= 0, got {type(value).__name__} {value!r}")
+    if value < 0:
         raise InvalidValue(f"seed must be an int >= 0, got {value!r}")
     return int(value)
 
@@ -73,16 +78,18 @@ def _check_seed(value: object) -> int:
 def _check_notes(notes: object) -> tuple[np.ndarray, list[str]]:
     """``(N, 4)`` float32 pitch/start/end/velocity and the voice of each note."""
     if isinstance(notes, str | bytes) or not hasattr(notes, "__len__"):
-        raise ValueError(
+        raise TypeError(
             f"notes must be a sequence of {NOTE_FIELDS} tuples, got {type(notes).__name__}"
         )
     rows, voices = [], []
     for i, note in enumerate(notes):
-        if isinstance(note, str) or not hasattr(note, "__len__") or len(note) != 5:
+        if isinstance(note, str) or not hasattr(note, "__len__"):
+            raise TypeError(f"notes[{i}] is {note!r}; expected a tuple {NOTE_FIELDS}")
+        if len(note) != 5:
             raise ValueError(f"notes[{i}] is {note!r}; expected a tuple {NOTE_FIELDS}")
         *values, voice = note
         if not isinstance(voice, str):
-            raise ValueError(f"notes[{i}] voice is {voice!r}; expected a str")
+            raise TypeError(f"notes[{i}] voice is {voice!r}; expected a str")
         rows.append(values)
         voices.append(voice)
     label = "notes (pitch, start_s, end_s, velocity)"
@@ -99,11 +106,9 @@ def _check_notes(notes: object) -> tuple[np.ndarray, list[str]]:
 
 def _check_audio(audio: object, sample_rate: object) -> tuple[np.ndarray, int]:
     """Mono samples in [-1, 1] and a positive int sample rate."""
-    if (
-        isinstance(sample_rate, bool)
-        or not isinstance(sample_rate, numbers.Integral)
-        or sample_rate <= 0
-    ):
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Integral):
+        raise TypeError(f"sample_rate must be an int > 0, got {sample_rate!r}")
+    if sample_rate <= 0:
         raise ValueError(f"sample_rate must be an int > 0, got {sample_rate!r}")
     array = as_numeric_array(audio, "audio")
     check_shape(array, (None,), "audio", ("samples",))
@@ -121,13 +126,13 @@ def _check_audio(audio: object, sample_rate: object) -> tuple[np.ndarray, int]:
 
 def _check_features(features: object) -> dict[str, float]:
     if not isinstance(features, Mapping):
-        raise ValueError(f"features must map names to numbers, got {type(features).__name__}")
+        raise TypeError(f"features must map names to numbers, got {type(features).__name__}")
     out = {}
     for name, value in features.items():
         if not isinstance(name, str):
-            raise ValueError(f"feature name {name!r} is not a str")
+            raise TypeError(f"feature name {name!r} is not a str")
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"feature {name!r} is {value!r}; expected a real number")
+            raise TypeError(f"feature {name!r} is {value!r}; expected a real number")
         if not math.isfinite(value):
             raise ValueError(f"feature {name!r} is {value}; expected a finite number")
         out[name] = float(value)
@@ -137,7 +142,7 @@ def _check_features(features: object) -> dict[str, float]:
 def _check_result(result: object) -> dict[str, Any]:
     """The pipeline's result, checked and converted to what the traits hold."""
     if not isinstance(result, Mapping):
-        raise ValueError(
+        raise TypeError(
             f"the pipeline returned {type(result).__name__}; expected a mapping with keys "
             f"{', '.join(RESULT_KEYS)}"
         )
@@ -146,10 +151,12 @@ def _check_result(result: object) -> dict[str, Any]:
         raise ValueError(f"the pipeline's result has no {', '.join(map(repr, missing))}")
     try:
         profile = _check_profile(result["profile"])
-    except InvalidValue as err:  # a bad result, not a bad assignment: a plain ValueError
-        raise ValueError(f"the pipeline's {err}") from None
+    except traitlets.TraitError as err:  # a bad result, not a bad assignment: a plain error
+        raise (TypeError if isinstance(err, TypeError) else ValueError)(
+            f"the pipeline's {err}"
+        ) from None
     if not isinstance(result["caption"], str):
-        raise ValueError(f"caption is {type(result['caption']).__name__}; expected a str")
+        raise TypeError(f"caption is {type(result['caption']).__name__}; expected a str")
     notes, voices = _check_notes(result["notes"])
     audio, sample_rate = _check_audio(result["audio"], result["sample_rate"])
     return {
@@ -254,9 +261,11 @@ class TastePlayground(WidgetBase):
     so under its controls.
 
     Raises:
-        ValueError: a ``profile`` that is not a mapping of known tastes to numbers in [0, 1]
-            (negative, NaN, above 1, or an unknown taste; the message names it), at
-            construction or on assignment; a negative or non-int ``seed``; bad
+        TypeError: a ``pipeline`` that is not callable, a ``text`` that is not a str, a
+            ``profile`` that is not a mapping or has a non-number intensity, a non-int
+            ``seed`` (at construction or on assignment); a result of the wrong type.
+        ValueError: a ``profile`` intensity outside [0, 1] or NaN, or an unknown taste (the
+            message names it), at construction or on assignment; a negative ``seed``; bad
             ``feature_ranges`` (not finite, lo >= hi, or missing a feature the pipeline
             returns). At construction, an error of the pipeline or a malformed result is
             raised as is, since there is no earlier output to keep.
@@ -308,12 +317,12 @@ class TastePlayground(WidgetBase):
         title: str = "",
     ) -> None:
         if not callable(pipeline):
-            raise ValueError(
+            raise TypeError(
                 f"pipeline must be callable as pipeline(profile, text, seed), "
                 f"got {type(pipeline).__name__}"
             )
         if not isinstance(text, str):
-            raise ValueError(f"text must be a str, got {type(text).__name__}")
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         self._pipeline = pipeline
         self._applying_result = False  # True while a run writes profile: no second run
         start = TasteProfile(**_check_profile(TasteProfile() if profile is None else profile))

@@ -32,11 +32,18 @@ def _check_tokens(tokens: Sequence[str], label: str = "tokens") -> list[str]:
 
 
 def _check_track_names(tracks: Mapping[str, object]) -> Mapping[str, object]:
+    if not isinstance(tracks, Mapping):
+        raise TypeError(
+            f"tracks must map track names to values, got {type(tracks).__name__}; "
+            "e.g. {'loss': values}"
+        )
     if not tracks:
         raise ValueError("tracks is empty; pass at least one, e.g. {'loss': values}")
     for name in tracks:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"track names must be non-empty strings, got {name!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"track names must be strings, got {name!r}")
+        if not name:
+            raise ValueError("track names must not be empty")
     return tracks
 
 
@@ -67,9 +74,11 @@ class TokenStrip(WidgetBase):
     ``track_names`` and ``scales`` are read-only; ``values(track)`` returns a track's data.
 
     Raises:
-        ValueError: empty ``tokens`` or ``tracks``, a non-string token or track name, a
-            track whose length differs from the tokens, a non-numeric track, a NaN/inf value
-            (the message names the track and the first bad index), or an unknown scale name.
+        TypeError: ``tokens`` that are one str or hold a non-str, ``tracks`` that is not a
+            mapping, a non-str track name, a non-numeric track.
+        ValueError: empty ``tokens``, ``tracks`` or track name, a track whose length
+            differs from the tokens, a NaN/inf value (the message names the track and the
+            first bad index), or an unknown scale name.
     """
 
     _asset = "token_strip"

@@ -36,7 +36,7 @@ SIDES = ("chosen", "rejected")
 def _check_sides(name: str, sides: object, where: str = "") -> Mapping[str, object]:
     """Require ``sides`` to map exactly ``"chosen"`` and ``"rejected"`` to values."""
     if not isinstance(sides, Mapping):
-        raise ValueError(
+        raise TypeError(
             f"track {name!r}{where} must map 'chosen' and 'rejected' to per-token values, "
             f"got {type(sides).__name__}; e.g. {{'chosen': values_w, 'rejected': values_l}}"
         )
@@ -65,13 +65,13 @@ def _check_row_length(array: np.ndarray, label: str, n_tokens: int) -> None:
 
 def _check_steps(steps: Sequence[int]) -> list[int]:
     if isinstance(steps, str | bytes):
-        raise ValueError("steps must be a sequence of ints, got one str")
+        raise TypeError("steps must be a sequence of ints, got one str")
     steps = list(steps)
     if not steps:
         raise ValueError("steps is empty; pass one training step per checkpoint")
     for i, step in enumerate(steps):
         if isinstance(step, bool) or not isinstance(step, int | np.integer):
-            raise ValueError(
+            raise TypeError(
                 f"steps[{i}] is {type(step).__name__} {step!r}; expected an int training step"
             )
         if i and step <= steps[i - 1]:
@@ -122,11 +122,13 @@ class TokenWeightView(WidgetBase):
     ``domains``) are read-only; ``values(track, side, checkpoint)`` returns a track's data.
 
     Raises:
+        TypeError: tokens that are one str or hold a non-str; a track that is not a mapping
+            of sides; non-numeric values; steps that are one str or hold a non-int.
         ValueError: empty tokens or tracks; a track without exactly the sides ``chosen`` and
             ``rejected``; a side whose length differs from its tokens ("track 'kl'
             (rejected) has 5 values for 7 tokens"); a checkpoint count that differs from
             ``steps``; a NaN/inf value (the message names the track, side, checkpoint and
-            token); non-increasing or non-integer steps; an unknown scale.
+            token); non-increasing steps; an unknown scale.
     """
 
     _asset = "token_weight_view"

@@ -135,6 +135,7 @@ class TrajectoryView(WidgetBase):
     (C·T·3) and ``_error`` (C·T), C order.
 
     Raises:
+        TypeError: non-numeric arrays; labels that are one str or hold a non-str.
         ValueError: naming the parameter (and track and step) for: shapes that do not match
             (T vs C·T, fewer than 2 steps), labels that are not distinct strings or not one
             per track, a non-finite or non-positive ``dt``, a non-finite ``reference``, NaN in

@@ -260,8 +260,8 @@ def nan_at(shape: tuple[int, ...], index: tuple[int, ...]) -> np.ndarray:
     ("args", "kwargs", "error", "message"),
     [
         (([], SQ, SK, SCORES), {}, ValueError, "tokens is empty; pass at least one token"),
-        (("abc", SQ, SK, SCORES), {}, ValueError, "tokens must be a sequence of strings"),
-        ((TOKENS[:-1] + [3], SQ, SK, SCORES), {}, ValueError, r"tokens\[11\] is int 3"),
+        (("abc", SQ, SK, SCORES), {}, TypeError, "tokens must be a sequence of strings"),
+        ((TOKENS[:-1] + [3], SQ, SK, SCORES), {}, TypeError, r"tokens\[11\] is int 3"),
         ((TOKENS, SQ[0], SK, SCORES), {}, ValueError,
          r"spectra_q must be 3-D with axes \(layers, heads, D\), got shape \(4, 6\)"),
         ((TOKENS, SQ, SK[:1], SCORES), {}, ValueError,

@@ -171,15 +171,12 @@ def without(index: int, key: str) -> list[dict]:
     ("runs", "z", "z_labels", "message"),
     [
         ([], None, None, "runs is empty; pass one mapping per trained reward model"),
-        ([("length",)], None, None, r"runs\[0\] is tuple; expected a mapping with keys bias,"),
         (without(2, "gap"), None, None, r"runs\[2\] has no 'gap'; each run needs bias, variant"),
         (with_run(1, bias=""), None, None, r"runs\[1\] bias is ''; expected a non-empty str"),
-        (with_run(1, variant=3), None, None, r"runs\[1\] variant is 3; expected a non-empty"),
         (with_run(1, variant="a|b"), None, None, r"runs\[1\] variant is 'a\|b'; .* without '\|'"),
         (with_run(4, lam=-1), None, None, r"runs\[4\] lam is -1.0; expected a finite number >= 0"),
         (with_run(4, lam=np.inf), None, None, r"runs\[4\] lam is inf; expected a finite number"),
         (with_run(4, lam=[1, 2]), None, None, r"runs\[4\] lam must be one number, got shape"),
-        (with_run(4, lam="1"), None, None, r"runs\[4\] lam must hold real numbers"),
         (
             with_run(3, accuracy=1.2), None, None,
             r"runs\[3\] accuracy is 1.2; expected a finite number in \[0, 1\]",
@@ -208,10 +205,6 @@ def without(index: int, key: str) -> list[dict]:
             r"runs\[6\] bias 'sycophancy' is not in z_labels, which has \['length'\]",
         ),
         (
-            None, Z | {"length": [0.0, 1.0, 1.0, 0.0]}, None,
-            r"z\['length'\] must hold integer category indices, got dtype float64",
-        ),
-        (
             None, Z | {"sycophancy": [2, 0, 3]}, None,
             r"z\['sycophancy'\]\[2\] is 3; expected a category index in \[0, 2\]",
         ),
@@ -223,14 +216,6 @@ def without(index: int, key: str) -> list[dict]:
         (
             None, None, Z_LABELS | {"length": []},
             r"z_labels\['length'\] is empty; name each Z category",
-        ),
-        (
-            None, None, Z_LABELS | {"length": "short"},
-            r"z_labels\['length'\] must be a list of category names, got one str",
-        ),
-        (
-            None, None, Z_LABELS | {"length": ["short", 2]},
-            r"z_labels\['length'\]\[1\] is int 2; expected str",
         ),
         (
             make_runs() + [make_runs()[4]], None, None,
@@ -248,4 +233,29 @@ def without(index: int, key: str) -> list[dict]:
 )  # fmt: skip
 def test_bad_input_is_named_in_the_error(runs, z, z_labels, message):
     with pytest.raises(ValueError, match=message):
+        make_view(runs, z, z_labels)
+
+
+@pytest.mark.parametrize(
+    ("runs", "z", "z_labels", "message"),
+    [
+        ([("length",)], None, None, r"runs\[0\] is tuple; expected a mapping with keys bias,"),
+        (with_run(1, variant=3), None, None, r"runs\[1\] variant is int 3; expected a str"),
+        (with_run(4, lam="1"), None, None, r"runs\[4\] lam must hold real numbers"),
+        (
+            None, Z | {"length": [0.0, 1.0, 1.0, 0.0]}, None,
+            r"z\['length'\] must hold integer category indices, got dtype float64",
+        ),
+        (
+            None, None, Z_LABELS | {"length": "short"},
+            r"z_labels\['length'\] must be a list of category names, got one str",
+        ),
+        (
+            None, None, Z_LABELS | {"length": ["short", 2]},
+            r"z_labels\['length'\]\[1\] is int 2; expected str",
+        ),
+    ],
+)  # fmt: skip
+def test_wrong_types_raise_type_error(runs, z, z_labels, message):
+    with pytest.raises(TypeError, match=message):
         make_view(runs, z, z_labels)

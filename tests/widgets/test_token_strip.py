@@ -100,10 +100,7 @@ NINE = list(range(9))
     ("tokens", "tracks", "scales", "message"),
     [
         ([], {"x": []}, None, "tokens is empty; pass at least one token"),
-        ("hello", {"x": [1]}, None, "tokens must be a sequence of strings, got one str"),
-        (["a", 3], {"x": [1, 2]}, None, r"tokens\[1\] is int 3; expected str"),
         (TOKENS, {}, None, "tracks is empty"),
-        (TOKENS, {3: NINE}, None, "track names must be non-empty strings, got 3"),
         (TOKENS, {"x": range(7)}, None, "track 'x' has 7 values for 9 tokens"),
         (TOKENS, {"x": np.zeros((9, 2))}, None, r"track 'x' must be 1-D .*got shape \(9, 2\)"),
         (
@@ -113,8 +110,6 @@ NINE = list(range(9))
             r"track 'loss' has a non-finite value \(nan\) at index 2",
         ),
         (TOKENS, {"x": [-np.inf] + NINE[1:]}, None, r"non-finite value \(-inf\) at index 0"),
-        (TOKENS, {"x": list("abcdefghi")}, None, "track 'x' must hold real numbers .* <U1"),
-        (TOKENS, {"x": np.ones(9) * 1j}, None, "track 'x' must hold real numbers .* complex128"),
         (TOKENS, {"x": [1e39] * 9}, None, "track 'x' value 1e\\+39 at index 0 does not fit"),
         (TOKENS, {"x": NINE}, {"x": "rainbow"}, "scales\\['x'\\] is 'rainbow'; expected"),
         (TOKENS, {"x": NINE}, {"y": "diverging"}, "scales names track 'y', which is not in"),
@@ -122,6 +117,21 @@ NINE = list(range(9))
 )
 def test_bad_input_is_named_in_the_error(tokens, tracks, scales, message):
     with pytest.raises(ValueError, match=message):
+        TokenStrip(tokens, tracks, scales=scales)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "tracks", "scales", "message"),
+    [
+        ("hello", {"x": [1]}, None, "tokens must be a sequence of strings, got one str"),
+        (["a", 3], {"x": [1, 2]}, None, r"tokens\[1\] is int 3; expected str"),
+        (TOKENS, {3: NINE}, None, "track names must be strings, got 3"),
+        (TOKENS, {"x": list("abcdefghi")}, None, "track 'x' must hold real numbers .* <U1"),
+        (TOKENS, {"x": np.ones(9) * 1j}, None, "track 'x' must hold real numbers .* complex128"),
+    ],
+)  # fmt: skip
+def test_wrong_types_raise_type_error(tokens, tracks, scales, message):
+    with pytest.raises(TypeError, match=message):
         TokenStrip(tokens, tracks, scales=scales)
 
 

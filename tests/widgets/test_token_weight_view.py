@@ -167,10 +167,7 @@ def side(chosen, rejected=None) -> dict:
     ("chosen", "rejected", "tracks", "kwargs", "message"),
     [
         ([], REJECTED, {"x": TW}, {}, "chosen_tokens is empty; pass at least one token"),
-        (CHOSEN, "oops", {"x": TW}, {}, "rejected_tokens must be a sequence of strings"),
-        (CHOSEN, ["a", 3], {"x": TW}, {}, r"rejected_tokens\[1\] is int 3; expected str"),
         (CHOSEN, REJECTED, {}, {}, "tracks is empty"),
-        (CHOSEN, REJECTED, {"x": [1, 2]}, {}, "track 'x' must map 'chosen' and 'rejected'"),
         (
             CHOSEN, REJECTED, {"x": {"chosen": np.zeros(4)}}, {},
             "track 'x' has no 'rejected' values; its sides must be exactly",
@@ -210,12 +207,7 @@ def side(chosen, rejected=None) -> dict:
             CHOSEN, REJECTED, {"kl": side([0, 0, np.inf, 0])}, {},
             r"track 'kl' \(chosen\) has a non-finite value \(inf\) at token 2 'Ġsat'",
         ),
-        (
-            CHOSEN, REJECTED, {"kl": side(list("abcd"))}, {},
-            r"track 'kl' \(chosen\) must hold real numbers",
-        ),
         (CHOSEN, REJECTED, {"x": TW}, {"steps": []}, "steps is empty"),
-        (CHOSEN, REJECTED, {"x": TW}, {"steps": [0.5]}, r"steps\[0\] is float 0.5; expected"),
         (
             CHOSEN, REJECTED, {"x": side(np.zeros((2, 4)))}, {"steps": [10, 10]},
             r"steps must increase: steps\[1\] = 10 comes after steps\[0\] = 10",
@@ -232,6 +224,24 @@ def side(chosen, rejected=None) -> dict:
 )  # fmt: skip
 def test_bad_input_is_named_in_the_error(chosen, rejected, tracks, kwargs, message):
     with pytest.raises(ValueError, match=message):
+        TokenWeightView(chosen, rejected, tracks, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "rejected", "tracks", "kwargs", "message"),
+    [
+        (CHOSEN, "oops", {"x": TW}, {}, "rejected_tokens must be a sequence of strings"),
+        (CHOSEN, ["a", 3], {"x": TW}, {}, r"rejected_tokens\[1\] is int 3; expected str"),
+        (CHOSEN, REJECTED, {"x": [1, 2]}, {}, "track 'x' must map 'chosen' and 'rejected'"),
+        (
+            CHOSEN, REJECTED, {"kl": side(list("abcd"))}, {},
+            r"track 'kl' \(chosen\) must hold real numbers",
+        ),
+        (CHOSEN, REJECTED, {"x": TW}, {"steps": [0.5]}, r"steps\[0\] is float 0.5; expected"),
+    ],
+)  # fmt: skip
+def test_wrong_types_raise_type_error(chosen, rejected, tracks, kwargs, message):
+    with pytest.raises(TypeError, match=message):
         TokenWeightView(chosen, rejected, tracks, **kwargs)
 
 

@@ -161,7 +161,6 @@ def with_value(track: int, step: int, value: float) -> np.ndarray:
          r"got shape \(5, 3\)"),
         ({"actual": np.ones((0, T, 3))}, r"C >= 1 tracks, got shape \(0, 6, 3\)"),
         ({"actual": np.ones((1, 1, T, 3))}, r"got shape \(1, 1, 6, 3\)"),
-        ({"actual": [["a", "b", "c"]] * T}, r"actual must hold real numbers"),
         (
             {"actual": with_nan(1, 2)},
             r"actual\[1\] \('PID'\) is NaN at step 2 but finite again at step 3; NaN is allowed"
@@ -179,8 +178,6 @@ def with_value(track: int, step: int, value: float) -> np.ndarray:
         ({"actual": with_value(0, 1, 1e39)}, r"actual value 1e\+39 at index \(0, 1, 0\) does not"),
         ({"labels": ["a", "b"]}, r"labels has 2 names for 3 tracks in actual"),
         ({"labels": ["a", "b", "a"]}, r"labels must be distinct, got \['a', 'b', 'a'\]"),
-        ({"labels": "abc"}, r"labels must be a sequence of names, got one str"),
-        ({"labels": ["a", 2, "c"]}, r"labels\[1\] is int 2; expected str"),
         ({"dt": 0}, r"dt is 0.0; expected a finite number > 0"),
         ({"dt": -0.02}, r"dt is -0.02; expected a finite number > 0"),
         ({"dt": np.nan}, r"dt is nan; expected a finite number > 0"),
@@ -197,6 +194,19 @@ def with_value(track: int, step: int, value: float) -> np.ndarray:
 )  # fmt: skip
 def test_bad_input_is_named_in_the_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
+        make_view(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"actual": [["a", "b", "c"]] * T}, r"actual must hold real numbers"),
+        ({"labels": "abc"}, r"labels must be a sequence of names, got one str"),
+        ({"labels": ["a", 2, "c"]}, r"labels\[1\] is int 2; expected str"),
+    ],
+)  # fmt: skip
+def test_wrong_types_raise_type_error(kwargs, message):
+    with pytest.raises(TypeError, match=message):
         make_view(**kwargs)
 
 

@@ -111,12 +111,17 @@ def test_category_hues_stay_apart_from_the_sequential_scale_in_every_theme():
         ({"lo": 0, "hi": 1, "lo_open": True}, 0, r"expected a finite number in \(0, 1\]$"),
         ({"hi": 2.5}, 3, r"x is 3.0; expected a finite number <= 2.5$"),
         ({}, [1.0], r"x must be one number, got shape \(1,\)"),
-        ({}, "a", r"x must hold real numbers"),
     ],
 )
 def test_check_number_names_the_bounds_it_wants(kwargs: dict, value: object, message: str):
     with pytest.raises(ValueError, match=message):
         check_number(value, "x", **kwargs)
+
+
+@pytest.mark.parametrize("value", ["a", None, b"1", 1j])
+def test_check_number_refuses_a_non_number_as_a_type_error(value: object):
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        check_number(value, "x")
 
 
 def test_check_number_returns_a_float_on_the_bounds():
