@@ -12,10 +12,11 @@ everything it was derived from do too. This package does the offline part of tha
 * :mod:`~toolkit.licensing.compliance` — effective permissions (the most restrictive
   combination over a node and its ancestors) and verdicts with their chain of reasons;
 * :mod:`~toolkit.licensing.report` — own-licence vs lineage-aware verdicts, as JSON and text;
-* :mod:`~toolkit.licensing.population` — seeded random lineages: usable share vs depth.
+* :mod:`~toolkit.licensing.population` — seeded random lineages: usable share vs depth, with
+  licences drawn from ``LICENCE_FREQUENCIES`` (illustrative).
 
-Not legal advice. Everything in ``__all__`` loads on first use. Rules and conventions:
-``docs/methods/licensing.md``.
+Not legal advice: ``DISCLAIMER`` is the sentence every report carries. Everything in
+``__all__`` loads on first use. Rules and conventions: ``docs/methods/licensing.md``.
 """
 
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
         load_lineage,
     )
     from toolkit.licensing.hf_cards import lineage_from_cards
-    from toolkit.licensing.population import depth_curve, random_lineage
+    from toolkit.licensing.population import LICENCE_FREQUENCIES, depth_curve, random_lineage
     from toolkit.licensing.report import compliance_report, format_report
     from toolkit.licensing.rules import EDGE_KINDS, RULES, TERMS, USES
 
@@ -50,6 +51,7 @@ __all__ = [
     "CURATED_PATH",
     "DISCLAIMER",
     "EDGE_KINDS",
+    "LICENCE_FREQUENCIES",
     "RULES",
     "TERMS",
     "USES",
