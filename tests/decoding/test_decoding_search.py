@@ -103,15 +103,14 @@ def test_heuristics_receive_prompt_and_prefix_plus_lookahead(lm):
     config = DeALConfig(top_k=3, beam_width=2, lookahead=3, lam=1.0, max_new_tokens=6, trace=True)
     (out,) = deal_generate(model, tokenizer, PROMPTS[:1], CallableHeuristic(record), config)
     assert len(calls) == len(out.steps)
-    beams = [""]
+    prefixes = []
     for t, ((prompts, texts), step) in enumerate(zip(calls, out.steps, strict=True)):
-        assert prompts == [PROMPTS[0]] * len(step) == [PROMPTS[0]] * 3 * len(beams)
-        expected = [beams[c.parent] + c.token + c.lookahead for c in step]
-        assert texts == expected
+        assert prompts == [PROMPTS[0]] * len(step)
+        assert len(step) == 3 * len({c.parent for c in step})
+        prefixes.append([(prefixes[-1][c.parent] if t else "") + c.token for c in step])
+        assert texts == [y + c.lookahead for y, c in zip(prefixes[-1], step, strict=True)]
         assert all(len(tokenizer(c.lookahead)["input_ids"]) <= min(3, 6 - t - 1) for c in step)
-        chosen = sorted((c for c in step if c.chosen), key=lambda c: -c.score)
-        beams = [beams[c.parent] + c.token for c in chosen]
-    assert out.text in beams
+    assert prefixes[len(out.path) - 1][out.path[-1]] == out.text
 
 
 def test_trace_marks_the_chosen_path_and_scores(lm):
@@ -125,8 +124,8 @@ def test_trace_marks_the_chosen_path_and_scores(lm):
         max_new_tokens=8,
         trace=True,
     )
-    for step in out.steps:
-        assert sum(c.chosen for c in step) >= 1
+    for t, (step, node) in enumerate(zip(out.steps, out.path, strict=False)):
+        assert step[node].chosen and (t == 0 or step[node].parent == out.path[t - 1])
         for c in step:
             assert c.score == pytest.approx(c.logp + 2.0 * c.heuristic)
             assert c.token_logp <= 0

@@ -162,21 +162,30 @@ class SentimentHeuristic(Heuristic):
 
 class RewardModelHeuristic(Heuristic):
     """A sequence-classification reward model ``r(x, y)`` (the vanilla or causal models of the
-    reward lab), scored on ``prompt + text + EOS`` in batches."""
+    reward lab), scored on ``x + y + EOS`` in batches.
+
+    ``question`` is the ``x`` the reward model sees when it differs from the decoding prompt
+    (the lab's reward models judge a review as the answer to a question; the language model
+    writes the review from its start).
+    """
 
     name = "reward model"
 
-    def __init__(self, model: torch.nn.Module, tokenizer, batch_size: int = 64, name: str = ""):
+    def __init__(
+        self, model, tokenizer, batch_size: int = 64, name: str = "", question: str | None = None
+    ):
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a reward model (torch module), got {describe(model)}")
         self.model, self.tokenizer = model, tokenizer
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.name = check_str("name", name) if name else self.name
+        self.question = None if question is None else check_str("question", question)
 
     def score(self, prompts, texts):
         from toolkit.rewards.metrics import reward_scores
 
-        return reward_scores(self.model, self.tokenizer, prompts, texts, self.batch_size)
+        questions = list(prompts) if self.question is None else [self.question] * len(texts)
+        return reward_scores(self.model, self.tokenizer, questions, list(texts), self.batch_size)
 
 
 class CallableHeuristic(Heuristic):

@@ -92,7 +92,7 @@ class DeALConfig:
 class Candidate:
     """One candidate ``y ⊕ a`` of a step: its beam, action, scores and lookahead text."""
 
-    parent: int  # index of its beam among the previous step's beams
+    parent: int  # index of its beam's candidate in the previous step (-1 at the first step)
     token: str  # the action a, decoded
     token_logp: float  # log P(a | x, y)
     logp: float  # log P(y ⊕ a | x)
@@ -112,15 +112,18 @@ class Generation:
     logp: float  # log P(y | x)
     score: float  # its last search score
     steps: list[list[Candidate]] = field(default_factory=list)  # with ``config.trace``
+    path: list[int] = field(default_factory=list)  # its candidate at each step, with the trace
 
 
 class _Beam:
-    """A partial output: its tokens, ``log P(y | x)``, last score, and whether it ended."""
+    """A partial output: its tokens, ``log P(y | x)``, last score, whether it ended, and the
+    candidate it was (``step``, ``node``: its index among that step's candidates)."""
 
-    __slots__ = ("ids", "logp", "score", "done")
+    __slots__ = ("ids", "logp", "score", "done", "step", "node")
 
-    def __init__(self, ids: list[int], logp: float, score: float, done: bool):
+    def __init__(self, ids, logp: float, score: float, done: bool, step: int, node: int):
         self.ids, self.logp, self.score, self.done = ids, logp, score, done
+        self.step, self.node = step, node
 
 
 def _pick(logits: torch.Tensor, config: DeALConfig, generator: torch.Generator) -> torch.Tensor:
@@ -199,11 +202,11 @@ def _score(heuristic, prompt: str, texts: list[str], one_at_a_time: bool) -> tor
     return heuristic([prompt] * len(texts), texts)
 
 
-def _trace(tokenizer, pool, parents, token_logp, h, ahead, best) -> list[Candidate]:
+def _trace(tokenizer, pool, parents, live, token_logp, h, ahead, best) -> list[Candidate]:
     """The step's candidates (the first ``len(ahead)`` of ``pool``) as the trace shows them."""
     return [
         Candidate(
-            parent=int(parents[i]),
+            parent=live[int(parents[i])].node,
             token=tokenizer.decode([pool[i].ids[-1]]),
             token_logp=float(token_logp[i]),
             logp=pool[i].logp,
@@ -216,6 +219,14 @@ def _trace(tokenizer, pool, parents, token_logp, h, ahead, best) -> list[Candida
     ]
 
 
+def _path(steps: list[list[Candidate]], beam: _Beam) -> list[int]:
+    """The candidate index at each step from the first to ``beam``'s, following parents."""
+    path = [beam.node]
+    for step in range(beam.step, 0, -1):
+        path.append(steps[step][path[-1]].parent)
+    return path[::-1]
+
+
 @torch.no_grad()
 def _search(model, tokenizer, prompt: str, heuristic: Heuristic, config: DeALConfig, seed: int):
     eos = tokenizer.eos_token_id
@@ -223,7 +234,7 @@ def _search(model, tokenizer, prompt: str, heuristic: Heuristic, config: DeALCon
     prompt_ids = tokenizer(prompt, return_tensors="pt")["input_ids"].to(device)
     generator = torch.Generator(device=device).manual_seed(seed)
     impl = (_Batched if config.impl == "batched" else _Reference)(model, prompt_ids)
-    live, finished, steps = [_Beam([], 0.0, 0.0, False)], [], []
+    live, finished, steps = [_Beam([], 0.0, 0.0, False, -1, -1)], [], []
     for t in range(config.max_new_tokens):
         logprobs = impl.logprobs()
         if t < config.min_new_tokens:
@@ -249,13 +260,13 @@ def _search(model, tokenizer, prompt: str, heuristic: Heuristic, config: DeALCon
         h = _score(heuristic, prompt, texts, config.impl == "reference")
         score = logp + config.lam * h
         pool = [
-            _Beam(y, float(p), float(s), y[-1] == eos)
-            for y, p, s in zip(ids, logp, score, strict=True)
+            _Beam(y, float(p), float(s), y[-1] == eos, t, i)
+            for i, (y, p, s) in enumerate(zip(ids, logp, score, strict=True))
         ] + finished
         order = torch.sort(torch.tensor([b.score for b in pool]), descending=True, stable=True)
         best = order.indices[: config.beam_width].tolist()
         if config.trace:
-            steps.append(_trace(tokenizer, pool, parents, token_logp, h, ahead, best))
+            steps.append(_trace(tokenizer, pool, parents, live, token_logp, h, ahead, best))
         rows = [i for i in best if i < len(ids) and not pool[i].done]
         finished = [pool[i] for i in best if pool[i].done]
         live = [pool[i] for i in rows]
@@ -271,6 +282,7 @@ def _search(model, tokenizer, prompt: str, heuristic: Heuristic, config: DeALCon
         logp=top.logp,
         score=top.score,
         steps=steps,
+        path=_path(steps, top) if steps else [],
     )
 
 
