@@ -12,8 +12,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.alignment.code_eval import generate_solutions, passes_tests
-from toolkit.alignment.losses import TokenBatch, aligndistil_loss, dpo_loss, tis_dpo_loss
-from toolkit.alignment.sentiment_control import sample_continuations
+from toolkit.alignment.losses import (
+    TokenBatch,
+    aligndistil_loss,
+    dpo_loss,
+    tis_dpo_loss,
+    token_kl_from_logits,
+)
+from toolkit.alignment.methods import METHODS, TokenMethod, register_method
+from toolkit.alignment.recipes import (
+    completion_logps,
+    pair_token_tracks,
+    tis_weight_columns,
+    train_aligndistil,
+    train_preference,
+)
+from toolkit.alignment.sentiment_control import (
+    FrontierPoint,
+    best_worst_pairs,
+    frontier_gap,
+    sample_continuations,
+)
 from toolkit.alignment.token_po_config import TokenPOConfig
 from toolkit.alignment.token_po_trainer import TokenPOTrainer
 from toolkit.data.code import code_corpus
@@ -379,3 +398,145 @@ def test_non_tensor_inputs_are_type_errors():
 def test_generation_helpers_name_the_argument(model, tokenizer, call, error, name):
     with pytest.raises(error, match=name):
         call(model, tokenizer)
+
+
+# ---- per-position KL, recipes, frontier helpers, method registry -----------------------------
+
+
+def test_token_kl_names_the_input_and_position_of_nan_logits():
+    logits = torch.randn(2, 4, 5)
+    bad = logits.clone()
+    bad[1, 2, 3] = float("nan")
+    with pytest.raises(ValueError, match="ref_logits has NaN or inf values at row 1, position 2"):
+        token_kl_from_logits(logits, bad)
+    with pytest.raises(ValueError, match="policy_logits has NaN .* row 1, position 2"):
+        token_kl_from_logits(bad, logits, "reverse")
+    padding = torch.ones(2, 4, dtype=torch.bool)
+    padding[1, 2] = False  # NaN at a padded position is let through
+    assert torch.isfinite(token_kl_from_logits(logits, bad, mask=padding)[padding]).all()
+
+
+def long_row(side):
+    return dict(ROWS[0], **{side: " great" * 80})
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda m, t: train_preference(m, m, t, ROWS[0], method="dpo", beta=0.1, steps=1),
+         TypeError, "rows must be a list of dicts"),
+        (lambda m, t: train_preference(m, m, t, [], method="dpo", beta=0.1, steps=1),
+         ValueError, "rows must not be empty"),
+        (lambda m, t: train_preference(m, m, t, [ROWS[0], {"prompt": "a", "chosen": " b"}],
+                                       method="dpo", beta=0.1, steps=1),
+         ValueError, "rows\\[1\\] has no 'rejected'"),
+        (lambda m, t: train_preference(m, m, t, [dict(ROWS[0], chosen=None)], method="dpo",
+                                       beta=0.1, steps=1),
+         TypeError, "rows\\[0\\]\\['chosen'\\] must be a str"),
+        (lambda m, t: train_preference(m, m, t, ROWS, method="dpo", beta=0.1, steps=2.0),
+         TypeError, "steps must be an int"),
+        (lambda m, t: train_preference(m, m, t, ROWS, method="dpo", beta=0.1, steps=1,
+                                       batch_size=0),
+         ValueError, "batch_size must be >= 1"),
+        (lambda m, t: train_preference(m, m, t, ROWS, method="dpo", beta=0.1, steps=1,
+                                       learning_rate=-1e-3),
+         ValueError, "learning_rate must be > 0"),
+        (lambda m, t: train_preference(m, m, t, ROWS, method="dpo", beta=0.1, steps=2,
+                                       snapshot_steps=(3,)),
+         ValueError, "snapshot_steps\\[i\\] must be >= 0 and <= 2"),
+        (lambda m, t: train_preference(m, m, t, [long_row("chosen")], method="dpo", beta=0.1,
+                                       steps=1),
+         ValueError, "example 0 .* prompt \\+ chosen is \\d+ tokens but the model has 64"),
+        (lambda m, t: tis_weight_columns([{"prompt": "a"}], m, m, t), ValueError,
+         "rows\\[0\\] has no 'chosen', 'rejected'"),
+        (lambda m, t: tis_weight_columns([ROWS[0], long_row("rejected")], m, m, t), ValueError,
+         "rows\\[1\\]: prompt \\+ rejected is \\d+ tokens with EOS but the model has 64"),
+        (lambda m, t: completion_logps(m, t, "a", " great" * 80), ValueError,
+         "prompt \\+ completion is \\d+ tokens"),
+        (lambda m, t: completion_logps(m, t, None, " b"), TypeError, "prompt must be a str"),
+        (lambda m, t: pair_token_tracks(m, m, t, long_row("chosen")), ValueError,
+         "row: prompt \\+ chosen is \\d+ tokens"),
+        (lambda m, t: pair_token_tracks(m, m, t, {"prompt": "a", "chosen": " b"}), ValueError,
+         "has no 'rejected'"),
+        (lambda m, t: train_aligndistil(m, m, m, t, [{"prompt": "a", "rejected": " b"}], steps=1),
+         ValueError, "rows\\[0\\] has no 'chosen'"),
+        (lambda m, t: train_aligndistil(m, m, m, t, ROWS, steps=1, batch_size=0), ValueError,
+         "batch_size must be >= 1"),
+        (lambda m, t: train_aligndistil(m, m, m, t, ROWS, steps=1, beta2=0.0), ValueError,
+         "aligndistil_beta2 must be > 0"),
+    ],
+)  # fmt: skip
+def test_recipes_check_rows_and_lengths_before_work(model, tokenizer, call, error, match):
+    with pytest.raises(error, match=match):
+        call(model, tokenizer)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: best_worst_pairs(["a", "b"], [[" x", " y"]], [torch.ones(2)]), ValueError,
+         "continuations must hold one entry per prompt \\(2\\)"),
+        (lambda: best_worst_pairs(["a"], [[" x", " y"]], [torch.ones(2), torch.ones(2)]),
+         ValueError, "rewards must hold one entry per prompt"),
+        (lambda: best_worst_pairs(["a"], [[" x", " y"]], [torch.ones(3)]), ValueError,
+         "rewards\\[0\\] must be a tensor of 2 scores"),
+        (lambda: best_worst_pairs(["a"], [[" x", " y"]], [torch.tensor([1.0, math.nan])]),
+         ValueError, "rewards\\[0\\] holds NaN"),
+        (lambda: best_worst_pairs("a", [[" x"]], [torch.ones(1)]), TypeError, "prompts"),
+        (lambda: FrontierPoint(math.nan, 0.1), ValueError, "reward must be a finite number"),
+        (lambda: FrontierPoint(1.0, "0.1"), TypeError, "kl must be a number"),
+        (lambda: frontier_gap([(1.0, 0.1)], [FrontierPoint(0.5, 0.1)], FrontierPoint(0, 0)),
+         TypeError, "points\\[0\\] must be a FrontierPoint"),
+        (lambda: frontier_gap([FrontierPoint(1.0, 0.1)], [FrontierPoint(0.5, 0.1)], None),
+         TypeError, "origin must be a FrontierPoint"),
+    ],
+)  # fmt: skip
+def test_frontier_helpers_name_the_bad_value(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "match"),
+    [
+        (dict(tis_alpha=-0.5), ValueError, "tis_alpha must be >= 0"),
+        (dict(aligndistil_beta2=0.0), ValueError, "aligndistil_beta2 must be > 0"),
+        (dict(method_kwargs=[("margin", 1.0)]), TypeError, "method_kwargs must be a dict"),
+        (dict(method="tdpo2", method_kwargs={"alpha": 0.3}), ValueError,
+         "method_kwargs \\['alpha'\\] are not parameters of method 'tdpo2'.*takes none"),
+        (dict(method="aligndistil", use_fused_kernels=True), ValueError,
+         "use_fused_kernels=True computes no B×T×V logits, which method 'aligndistil' needs"),
+        (dict(method="TDPO2"), ValueError, "method must be one of 'dpo', .*'aligndistil'"),
+    ],
+)  # fmt: skip
+def test_registry_driven_config_checks(tmp_path, config, error, match):
+    with pytest.raises(error, match=match):
+        TokenPOConfig(output_dir=str(tmp_path), use_cpu=True, **config)
+
+
+def test_teacher_models_are_required_by_aligndistil_only(model, tokenizer, tmp_path):
+    with pytest.raises(TypeError, match="method 'aligndistil' needs dpo_model="):
+        trainer(model, tokenizer, tmp_path, ROWS, method="aligndistil")
+    with pytest.raises(ValueError, match="method 'dpo' uses no dpo_model"):
+        TokenPOTrainer(
+            copy.deepcopy(model),
+            ref_model=copy.deepcopy(model),
+            args=TokenPOConfig(output_dir=str(tmp_path), **COMMON),
+            train_dataset=Dataset.from_list(ROWS),
+            processing_class=tokenizer,
+            dpo_model=model,
+        )
+
+
+def test_registering_a_method_checks_its_entry():
+    with pytest.raises(ValueError, match="already registered"):
+        register_method("dpo", METHODS["dpo"])
+    with pytest.raises(TypeError, match="method must be a TokenMethod"):
+        register_method("mine", dpo_loss)
+    with pytest.raises(ValueError, match="unknown input 'logps'"):
+        TokenMethod(dpo_loss, inputs=("logps",))
+    with pytest.raises(ValueError, match="columns\\['w'\\] must be one of chosen_weights"):
+        TokenMethod(dpo_loss, columns={"w": "weights"})
+    with pytest.raises(TypeError, match="params\\['margin'\\] must be a Param"):
+        TokenMethod(dpo_loss, params={"margin": 1.0})
+    assert "mine" not in METHODS

@@ -4,6 +4,8 @@
   TIS-DPO, Target-DPO, AlignDistil), ``LOSSES`` (method name → loss) and :func:`compute_loss`,
   which picks one by name.
 * :mod:`~toolkit.alignment.masks` — per-token masks and weights (its own package).
+* :mod:`~toolkit.alignment.methods` — the method registry: ``METHODS`` (method name →
+  :class:`TokenMethod`: loss, per-token inputs, config fields) and :func:`register_method`.
 * :class:`TokenPOConfig` / :class:`TokenPOTrainer` — TRL's ``DPOConfig`` / ``DPOTrainer`` with
   per-token losses, weights and masks.
 * :mod:`~toolkit.alignment.recipes` — short training runs the notebook composes.
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
         token_kl_from_logits,
         token_tvd,
     )
+    from toolkit.alignment.methods import METHODS, Param, TokenMethod, register_method
     from toolkit.alignment.recipes import (
         PreferenceRun,
         completion_logps,
@@ -64,10 +67,13 @@ __all__ = [
     "LOSSES",
     "FrontierPoint",
     "LossOutput",
+    "METHODS",
+    "Param",
     "PreferenceRun",
     "SentimentReward",
     "Teacher",
     "TokenBatch",
+    "TokenMethod",
     "TokenPOConfig",
     "TokenPOTrainer",
     "TokenWeightCollator",
@@ -86,6 +92,7 @@ __all__ = [
     "pair_token_tracks",
     "pass_rate",
     "passes_tests",
+    "register_method",
     "sample_continuations",
     "sparsepo_loss",
     "swap_preferences",

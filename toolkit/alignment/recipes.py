@@ -4,10 +4,13 @@ What the token-level notebook composes: :func:`train_preference` runs
 :class:`~toolkit.alignment.token_po_trainer.TokenPOTrainer` for a few hundred steps and keeps
 weight snapshots for the checkpoint slider; :func:`tis_weight_columns` turns a DPO /
 reverse-DPO pair into TIS-DPO's per-token weight columns; :func:`train_aligndistil`
-distils a policy towards AlignDistil's teacher (a plain loop: the teacher needs full
-per-position logits of three models, which TRL's trainer does not carry);
-:func:`pair_token_tracks` computes the per-token quantities a
+distils a policy towards AlignDistil's teacher through the same trainer
+(``method="aligndistil"``); :func:`pair_token_tracks` computes the per-token quantities a
 :class:`~widgets.TokenWeightView` shows.
+
+Every recipe checks its rows before any work (a list of dicts with str ``prompt``,
+``chosen``, ``rejected``; errors name ``rows[i]`` and the key) and refuses a sequence longer
+than the model's positions, naming it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from dataclasses import dataclass, field
 
 import torch
 from datasets import Dataset
-from tqdm.auto import tqdm
 from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -28,12 +30,9 @@ from transformers import (
     TrainerCallback,
 )
 
-from toolkit.alignment.losses import (
-    aligndistil_loss,
-    aligndistil_teacher_logits,
-    contrastive_teacher_logits,
-    token_kl_from_logits,
-)
+from toolkit._checks import check_int, check_nonempty, check_number, check_str, describe
+from toolkit.alignment.checks import model_positions
+from toolkit.alignment.losses import token_kl_from_logits
 from toolkit.alignment.masks import contrastive_token_weights, reference_activation_mask
 from toolkit.alignment.token_po_config import TokenPOConfig
 from toolkit.alignment.token_po_trainer import (
@@ -45,6 +44,8 @@ from toolkit.notebook_training import quiet_cpu_args, quiet_datasets
 from toolkit.seeding import seed_everything
 
 StateDict = dict[str, torch.Tensor]
+PAIR_KEYS = ("prompt", "chosen", "rejected")
+COLUMNS = (*PAIR_KEYS, "chosen_weights", "rejected_weights")
 
 
 @dataclass
@@ -85,6 +86,81 @@ class _Snapshots(TrainerCallback):
             self.store[state.global_step] = _state(model)
 
 
+def check_rows(rows: object, keys: Sequence[str] = PAIR_KEYS) -> list[dict]:
+    """A non-empty list of dicts holding str ``keys`` (the prompt may be empty); errors name
+    ``rows[i]`` and the key."""
+    if isinstance(rows, str | bytes | dict) or not isinstance(rows, Sequence):
+        raise TypeError(f"rows must be a list of dicts, got {describe(rows)}")
+    check_nonempty("rows", rows)
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"rows[{i}] must be a dict, got {describe(row)}")
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise ValueError(
+                f"rows[{i}] has no {', '.join(map(repr, missing))} (keys: {list(row)})"
+            )
+        for key in keys:
+            check_str(f"rows[{i}][{key!r}]", row[key], allow_empty=key == "prompt")
+    return list(rows)
+
+
+def _train(
+    policy: PreTrainedModel,
+    reference: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: Sequence[dict],
+    *,
+    method: str,
+    beta: float,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    snapshot_steps: Sequence[int] = (),
+    teachers: dict | None = None,
+    **config,
+) -> PreferenceRun:
+    """Train a copy of ``policy`` against a copy of ``reference`` with :class:`TokenPOTrainer`
+    (``teachers``: its ``dpo_model`` / ``reverse_model``); ``config`` goes to
+    :class:`TokenPOConfig`."""
+    rows = check_rows(rows)
+    check_int("steps", steps, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    check_number("learning_rate", learning_rate, minimum=0.0, strict_min=True)
+    check_int("seed", seed)
+    for step in snapshot_steps:
+        check_int("snapshot_steps[i]", step, minimum=0, maximum=steps)
+    seed_everything(seed)
+    snapshots: dict[int, StateDict] = {}
+    dataset = Dataset.from_list([{k: r[k] for k in COLUMNS if k in r} for r in rows])
+    with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(), quiet_datasets():
+        warnings.simplefilter("ignore")
+        args = TokenPOConfig(
+            output_dir=out,
+            method=method,
+            beta=beta,
+            per_device_train_batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+            **quiet_cpu_args(steps),
+            **config,
+        )
+        trainer = TokenPOTrainer(
+            copy.deepcopy(policy),
+            ref_model=copy.deepcopy(reference),
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            callbacks=[_Snapshots(snapshot_steps, snapshots)],
+            **(teachers or {}),
+        )
+        trainer.remove_callback(PrinterCallback)  # the log stays in run.log
+        trainer.train()
+    model = trainer.model.eval()
+    return PreferenceRun(method, beta, model, list(trainer.state.log_history), snapshots)
+
+
 def train_preference(
     policy: PreTrainedModel,
     reference: PreTrainedModel,
@@ -106,38 +182,13 @@ def train_preference(
     columns where the method needs them); ``config`` goes to :class:`TokenPOConfig`. The
     inputs are left untouched. Weights are snapshotted at ``snapshot_steps``.
     """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    seed_everything(seed)
-    snapshots: dict[int, StateDict] = {}
-    columns = ("prompt", "chosen", "rejected", "chosen_weights", "rejected_weights")
-    dataset = Dataset.from_list([{k: r[k] for k in columns if k in r} for r in rows])
-    with tempfile.TemporaryDirectory() as out, warnings.catch_warnings(), quiet_datasets():
-        warnings.simplefilter("ignore")
-        args = TokenPOConfig(
-            output_dir=out,
-            method=method,
-            beta=beta,
-            per_device_train_batch_size=batch_size,
-            learning_rate=learning_rate,
-            lr_scheduler_type="constant_with_warmup",
-            warmup_steps=max(1, steps // 10),
-            seed=seed,
-            **quiet_cpu_args(steps),
-            **config,
-        )
-        trainer = TokenPOTrainer(
-            copy.deepcopy(policy),
-            ref_model=copy.deepcopy(reference),
-            args=args,
-            train_dataset=dataset,
-            processing_class=tokenizer,
-            callbacks=[_Snapshots(snapshot_steps, snapshots)],
-        )
-        trainer.remove_callback(PrinterCallback)  # the log stays in run.log
-        trainer.train()
-    model = trainer.model.eval()
-    return PreferenceRun(method, beta, model, list(trainer.state.log_history), snapshots)
+    check_int("steps", steps, minimum=1)
+    return _train(
+        policy, reference, tokenizer, rows, method=method, beta=beta, steps=steps,
+        batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        snapshot_steps=snapshot_steps, lr_scheduler_type="constant_with_warmup",
+        warmup_steps=max(1, steps // 10), **config,
+    )  # fmt: skip
 
 
 def swap_preferences(rows: Sequence[dict]) -> list[dict]:
@@ -145,12 +196,20 @@ def swap_preferences(rows: Sequence[dict]) -> list[dict]:
     return [dict(r, chosen=r["rejected"], rejected=r["chosen"]) for r in rows]
 
 
-def _completion_batch(tokenizer, pairs: Sequence[tuple[str, str]], device):
-    """Right-padded ``prompt + completion`` ids (B, L) and the completion mask of the labels
-    ``ids[:, 1:]`` (B, L − 1), tokenized as the trainer does (TRL appends EOS)."""
+def _completion_batch(tokenizer, pairs: Sequence[tuple[str, str]], model, names: Sequence[str]):
+    """Right-padded ``prompt + completion`` ids (B, L) on ``model``'s device and the completion
+    mask of the labels ``ids[:, 1:]`` (B, L − 1), tokenized as the trainer does (TRL appends
+    EOS). A sequence longer than ``model``'s positions is refused under its name in ``names``."""
+    positions = model_positions(model)
     sequences, starts = [], []
-    for prompt, completion in pairs:
-        sequences.append(tokenizer(prompt + completion)["input_ids"] + [tokenizer.eos_token_id])
+    for (prompt, completion), name in zip(pairs, names, strict=True):
+        sequence = tokenizer(prompt + completion)["input_ids"] + [tokenizer.eos_token_id]
+        if positions is not None and len(sequence) > positions:
+            raise ValueError(
+                f"{name} is {len(sequence)} tokens with EOS but the model has {positions} "
+                "positions; shorten it"
+            )
+        sequences.append(sequence)
         starts.append(prompt_length(tokenizer, prompt, completion))
     width = max(len(s) for s in sequences)
     ids = torch.full((len(sequences), width), tokenizer.pad_token_id, dtype=torch.long)
@@ -160,7 +219,7 @@ def _completion_batch(tokenizer, pairs: Sequence[tuple[str, str]], device):
         ids[i, : len(seq)] = torch.tensor(seq)
         attention[i, : len(seq)] = 1
         mask[i, start - 1 : len(seq) - 1] = True
-    return ids.to(device), attention.to(device), mask.to(device)
+    return ids.to(model.device), attention.to(model.device), mask.to(model.device)
 
 
 def _logits(model, ids, attention) -> torch.Tensor:
@@ -168,15 +227,21 @@ def _logits(model, ids, attention) -> torch.Tensor:
     return model(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
 
 
+def _completion_logps(model, tokenizer, prompt: str, completion: str, name: str) -> torch.Tensor:
+    ids, attention, mask = _completion_batch(tokenizer, [(prompt, completion)], model, [name])
+    logps = _logits(model, ids, attention).log_softmax(-1)
+    logps = logps.gather(-1, ids[:, 1:, None])[..., 0]
+    return logps[mask].cpu()
+
+
 @torch.no_grad()
 def completion_logps(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompt: str, completion: str
 ) -> torch.Tensor:
     """log π(y_t | x, y<t) of each completion token as the trainer tokenizes it, EOS last."""
-    ids, attention, mask = _completion_batch(tokenizer, [(prompt, completion)], model.device)
-    logps = _logits(model, ids, attention).log_softmax(-1)
-    logps = logps.gather(-1, ids[:, 1:, None])[..., 0]
-    return logps[mask].cpu()
+    check_str("prompt", prompt, allow_empty=True)
+    check_str("completion", completion)
+    return _completion_logps(model, tokenizer, prompt, completion, "prompt + completion")
 
 
 def tis_weight_columns(
@@ -192,11 +257,13 @@ def tis_weight_columns(
     ``transform`` (``toolkit.alignment.masks.TRANSFORMS``). One weight per completion token
     and one for EOS."""
     out = []
-    for row in rows:
+    for i, row in enumerate(check_rows(rows)):
         weights = {}
         for side in ("chosen", "rejected"):
+            name = f"rows[{i}]: prompt + {side}"
             logps = [
-                completion_logps(m, tokenizer, row["prompt"], row[side]) for m in (dpo, reverse)
+                _completion_logps(m, tokenizer, row["prompt"], row[side], name)
+                for m in (dpo, reverse)
             ]
             mask = torch.ones(1, len(logps[0]), dtype=torch.bool)
             w = contrastive_token_weights(
@@ -228,37 +295,18 @@ def train_aligndistil(
 
     With ``reverse`` the teacher is the contrastive one, ``z* = z_dpo + w_t (z_dpo − z_rev)``
     with token-adaptive ``w_t = β₂·TVD + 1e-3``; without it, Theorem 1's
-    ``z* = (β/β₂) z_dpo + (1 − β/β₂) z_ref``. The loss is ``aligndistil_loss``, length-normalized.
+    ``z* = (β/β₂) z_dpo + (1 − β/β₂) z_ref``. The loss is ``aligndistil_loss``, length-normalized,
+    trained by :class:`TokenPOTrainer` (``method="aligndistil"``) at a constant learning rate:
+    each step takes ⌈batch_size / 2⌉ pairs, that is ``batch_size`` responses (one more when
+    odd).
     """
-    if steps < 1 or not rows:
-        raise ValueError("need steps >= 1 and at least one row")
-    seed_everything(seed)
-    student = copy.deepcopy(policy).train()
-    optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate, weight_decay=0.0)
-    responses = [(r["prompt"], r[side]) for r in rows for side in ("chosen", "rejected")]
-    generator = torch.Generator().manual_seed(seed)
-    log = []
-    for step in tqdm(range(1, steps + 1), desc="AlignDistil", leave=False):
-        pick = torch.randint(len(responses), (batch_size,), generator=generator).tolist()
-        ids, attention, mask = _completion_batch(
-            tokenizer, [responses[i] for i in pick], student.device
-        )
-        with torch.no_grad():
-            z_dpo = _logits(dpo, ids, attention)
-            if reverse is not None:
-                teacher = contrastive_teacher_logits(z_dpo, _logits(reverse, ids, attention), beta2)
-            else:
-                z_ref = _logits(reference, ids, attention)
-                teacher = aligndistil_teacher_logits(z_ref, z_dpo, beta, beta2)
-        out = aligndistil_loss(
-            _logits(student, ids, attention), teacher.logits, mask, beta, teacher.weights
-        )
-        optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        optimizer.step()
-        log.append({"step": step, "loss": out.loss.item()})
-    return PreferenceRun("aligndistil", beta, student.eval(), log)
+    check_int("batch_size", batch_size, minimum=1)
+    return _train(
+        policy, reference, tokenizer, rows, method="aligndistil", beta=beta, steps=steps,
+        batch_size=(batch_size + 1) // 2, learning_rate=learning_rate, seed=seed,
+        teachers={"dpo_model": dpo, "reverse_model": reverse}, aligndistil_beta2=beta2,
+        lr_scheduler_type="constant",
+    )  # fmt: skip
 
 
 @torch.no_grad()
@@ -273,10 +321,11 @@ def pair_token_tracks(
     ``log-ratio`` (log πθ − log πref), ``KL`` (KL_t(πref‖πθ)) and the SparsePO reference
     ``activation mask``, each ``{"chosen": [...], "rejected": [...]}`` over the completion
     tokens and EOS. ``extra(side)`` may add tracks of its own (e.g. TIS weights)."""
+    row = check_rows([row])[0]
     tracks: dict[str, dict[str, list[float]]] = {}
     for side in ("chosen", "rejected"):
         ids, attention, mask = _completion_batch(
-            tokenizer, [(row["prompt"], row[side])], policy.device
+            tokenizer, [(row["prompt"], row[side])], policy, [f"row: prompt + {side}"]
         )
         z_pi, z_ref = _logits(policy, ids, attention), _logits(reference, ids, attention)
         labels = ids[:, 1:, None]

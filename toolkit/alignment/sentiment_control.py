@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from toolkit._checks import check_int, check_number
+from toolkit._checks import check_int, check_number, describe
 from toolkit.alignment.checks import check_texts
 from toolkit.data import generate_reviews
 from toolkit.zoo.encoder import SentenceEncoder
@@ -91,8 +91,25 @@ def best_worst_pairs(
 ) -> list[dict]:
     """One TRL preference row per prompt: its highest-reward vs lowest-reward continuation.
 
-    Prompts whose best and worst continuations are the same text are skipped.
+    Prompts whose best and worst continuations are the same text are skipped. The three
+    sequences run in parallel (one entry per prompt); ``rewards[i]`` holds one finite score
+    per continuation in ``continuations[i]``.
     """
+    prompts = check_texts("prompts", prompts)
+    for name, values in (("continuations", continuations), ("rewards", rewards)):
+        if not isinstance(values, Sequence) or len(values) != len(prompts):
+            raise ValueError(
+                f"{name} must hold one entry per prompt ({len(prompts)}), got {describe(values)}"
+            )
+    for i, (texts, scores) in enumerate(zip(continuations, rewards, strict=True)):
+        texts = check_texts(f"continuations[{i}]", texts)
+        if not isinstance(scores, torch.Tensor) or scores.shape != (len(texts),):
+            raise ValueError(
+                f"rewards[{i}] must be a tensor of {len(texts)} scores, one per continuation, "
+                f"got {describe(scores)}"
+            )
+        if not torch.isfinite(scores).all():
+            raise ValueError(f"rewards[{i}] holds NaN or inf")
     rows = []
     for prompt, texts, scores in zip(prompts, continuations, rewards, strict=True):
         best, worst = int(scores.argmax()), int(scores.argmin())
@@ -134,10 +151,15 @@ def sequence_kl(
 
 @dataclass(frozen=True)
 class FrontierPoint:
-    """Where one policy lands: mean reward and mean sequence KL to the reference."""
+    """Where one policy lands: mean reward and mean sequence KL to the reference (finite
+    numbers; the KL is a Monte-Carlo estimate and may come out slightly negative)."""
 
     reward: float
     kl: float
+
+    def __post_init__(self) -> None:
+        for name in ("reward", "kl"):
+            object.__setattr__(self, name, check_number(name, getattr(self, name)))
 
 
 def evaluate_policy(
@@ -194,5 +216,11 @@ def frontier_gap(
     ``points`` get more reward for the KL they spend (SparsePO's claim against DPO)."""
     if not points or not baseline:
         raise ValueError("frontier_gap needs at least one point on each side")
+    named = [("origin", origin)]
+    named += [(f"{side}[{i}]", p) for side, ps in (("points", points), ("baseline", baseline))
+              for i, p in enumerate(ps)]  # fmt: skip
+    for name, point in named:
+        if not isinstance(point, FrontierPoint):
+            raise TypeError(f"{name} must be a FrontierPoint, got {describe(point)}")
     curve = frontier(baseline, origin)
     return sum(p.reward - frontier_reward(curve, p.kl) for p in points) / len(points)

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from trl import DPOConfig
 
 from toolkit._checks import check_choice, check_int, check_number, check_str, describe
-from toolkit.alignment.losses import LOSSES
+from toolkit.alignment.methods import FULL_LOGITS, METHODS, check_bool, get_method
 
-TOKEN_METHODS = tuple(m for m in LOSSES if m != "aligndistil")
-KL_METHODS = ("tdpo1", "tdpo2", "sparsepo")
 SPARSEPO_MASKS = ("reference", "learned", "ones")
 
 
@@ -18,13 +16,15 @@ SPARSEPO_MASKS = ("reference", "learned", "ones")
 class TokenPOConfig(DPOConfig):
     """Everything ``DPOConfig`` takes (β is ``beta``), plus:
 
-    ``method`` selects the loss (``toolkit.alignment.LOSSES``); per-token weights and
-    masks come from the dataset columns ``chosen_weights`` / ``rejected_weights`` (one
-    float per completion token, as the trainer tokenizes it) or, for SparsePO, from the
-    reference model.
+    ``method`` selects a registered method (``toolkit.alignment.methods.METHODS``), which
+    declares the fields below that it reads; ``method_kwargs`` holds the parameters of a
+    method registered without a field of its own. Per-token weights and masks come from the
+    dataset columns ``chosen_weights`` / ``rejected_weights`` (one float per completion
+    token, as the trainer tokenizes it) or, for SparsePO, from the reference model.
 
-    Every field is checked here, naming it: ``beta > 0``; the α's, λ and the mask weight
-    decay finite and ``>= 0``; the option strings among their choices. ``label_smoothing``
+    Every field is checked here, naming it: ``beta > 0``; the α's, λ, β₂ and the mask weight
+    decay finite and ``>= 0`` (β₂ ``> 0``); the option strings among their choices; the
+    method's ``method_kwargs`` by the checks its registry entry declares. ``label_smoothing``
     ε ∈ [0, 0.5) is cDPO's and applies to ``method="dpo"`` only (TRL 1.x's sigmoid loss
     ignores it; see :func:`~toolkit.alignment.dpo_loss`). The options of ``DPOConfig`` that
     change TRL's own loss (``loss_type`` other than ``"sigmoid"``, ``loss_weights``,
@@ -32,9 +32,16 @@ class TokenPOConfig(DPOConfig):
     are refused rather than ignored.
     """
 
-    method: str = field(default="dpo", metadata={"help": f"one of {', '.join(TOKEN_METHODS)}"})
-    tdpo_alpha: float = field(
-        default=0.5, metadata={"help": "α of TDPO2 and of TIS-DPO's token-level KL (paper 0.5)"}
+    method: str = field(
+        default="dpo", metadata={"help": f"a registered method: {', '.join(METHODS)}, ..."}
+    )
+    method_kwargs: dict | None = field(
+        default=None,
+        metadata={"help": "parameters of a method registered without config fields of its own"},
+    )
+    tdpo_alpha: float = field(default=0.5, metadata={"help": "α of TDPO2 (paper 0.5)"})
+    tis_alpha: float = field(
+        default=0.5, metadata={"help": "α of TIS-DPO's token-level KL terms (paper 0.5)"}
     )
     tis_token_level: bool = field(
         default=False, metadata={"help": "TIS-DPO with the weighted per-token KL terms"}
@@ -61,6 +68,9 @@ class TokenPOConfig(DPOConfig):
     target_rpo_alpha: float = field(
         default=1.0, metadata={"help": "α of the NLL term when method='target_rpo'"}
     )
+    aligndistil_beta2: float = field(
+        default=10.0, metadata={"help": "β₂ of AlignDistil's teacher (paper 10)"}
+    )
     use_fused_kernels: bool = field(
         default=False,
         metadata={"help": "per-token log-probs and KL from hidden states, chunked (no B×T×V)"},
@@ -69,13 +79,22 @@ class TokenPOConfig(DPOConfig):
     def __post_init__(self):
         super().__post_init__()
         check_str("method", self.method)
-        check_choice("method", self.method, TOKEN_METHODS)
+        method = get_method(self.method)
         check_number("beta", self.beta, minimum=0.0, strict_min=True)
-        for name in ("tdpo_alpha", "sparsepo_mask_weight_decay", "sparsepo_l1", "target_rpo_alpha"):
-            check_number(name, getattr(self, name), minimum=0.0)
-        for name in ("tis_token_level", "use_fused_kernels"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be a bool, got {describe(getattr(self, name))}")
+        for entry in METHODS.values():
+            for param in entry.params.values():
+                if param.field is not None:
+                    param.check(param.field, getattr(self, param.field))
+        check_number("sparsepo_mask_weight_decay", self.sparsepo_mask_weight_decay, minimum=0.0)
+        check_bool("use_fused_kernels", self.use_fused_kernels)
+        if self.method_kwargs is not None and not isinstance(self.method_kwargs, dict):
+            raise TypeError(f"method_kwargs must be a dict, got {describe(self.method_kwargs)}")
+        method.check_config(self.method, self)
+        if self.use_fused_kernels and method.needs(self) & FULL_LOGITS:
+            raise ValueError(
+                f"use_fused_kernels=True computes no B×T×V logits, which method "
+                f"{self.method!r} needs; set use_fused_kernels=False"
+            )
         for name, options in (
             ("sparsepo_mask", SPARSEPO_MASKS),
             ("sparsepo_mask_mode", ("common", "independent")),
@@ -110,7 +129,7 @@ class TokenPOConfig(DPOConfig):
         check_number("label_smoothing", self.label_smoothing, minimum=0.0)
         if self.label_smoothing >= 0.5:
             raise ValueError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
-        if self.label_smoothing and self.method != "dpo":
+        if self.label_smoothing and "label_smoothing" not in METHODS[self.method].params:
             raise ValueError(
                 f"label_smoothing={self.label_smoothing} applies to method='dpo' (cDPO) only; "
                 f"method={self.method!r} has no label-smoothed form"

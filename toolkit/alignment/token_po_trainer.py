@@ -3,7 +3,9 @@
 TRL computes sequence sums of log-probs inside ``DPOTrainer._compute_loss``; this trainer
 keeps everything else (datasets, tokenization, collation, reference model, logging,
 ``accelerate launch``) and overrides that one method to build a per-token
-:class:`~toolkit.alignment.TokenBatch` and call the loss named by ``args.method``.
+:class:`~toolkit.alignment.TokenBatch` and call the loss of ``args.method``. What each method
+needs (weight columns, KL, masks, full logits, teacher models) and which config fields it
+reads is declared in its :mod:`~toolkit.alignment.methods` registry entry, not here.
 
 Per-token weights travel as dataset columns ``chosen_weights`` / ``rejected_weights``: one
 float in [0, 10] per token of :meth:`TokenPOTrainer.completion_token_ids` (optionally one more
@@ -34,17 +36,11 @@ from trl.trainer.dpo_trainer import DataCollatorForPreference
 
 from toolkit._checks import check_str, describe
 from toolkit.alignment.checks import model_positions
-from toolkit.alignment.losses import TokenBatch, compute_loss, token_kl_from_logits
+from toolkit.alignment.losses import TokenBatch, token_kl_from_logits
 from toolkit.alignment.losses.core import MAX_TOKEN_WEIGHT
-from toolkit.alignment.token_po_config import KL_METHODS, TokenPOConfig
+from toolkit.alignment.methods import METHODS, WEIGHT_COLUMNS
+from toolkit.alignment.token_po_config import TokenPOConfig
 
-WEIGHT_COLUMNS = ("chosen_weights", "rejected_weights")
-NEEDS_WEIGHTS = {
-    "tis_dpo": WEIGHT_COLUMNS,
-    "target_dpo": WEIGHT_COLUMNS[1:],
-    "target_rpo": WEIGHT_COLUMNS[1:],
-}
-MASK_METHODS = ("target_dpo", "target_rpo")
 ROW = "source_row"
 """Column the trainer adds: each tokenized row's index in the dataset as given."""
 TEXT_FIELDS = ("prompt", "chosen", "rejected")
@@ -100,12 +96,6 @@ def completion_token_ids(tokenizer, prompt: str, completion: str) -> list[int]:
     return tokenizer(prompt + completion)["input_ids"][
         prompt_length(tokenizer, prompt, completion) :
     ]
-
-
-def fill_weight(method: str) -> float:
-    """Weight of the completion tokens a weight column does not cover (EOS, prompt tail): 0 for
-    Target-DPO's error-token masks, 1 for weights."""
-    return 0.0 if method in MASK_METHODS else 1.0
 
 
 def _check_text(row: int, column: str, value: object) -> None:
@@ -176,7 +166,8 @@ def _check_weights(row: int, column: str, weights: object, method: str) -> list[
         raise TypeError(f"{where} must be a list of numbers, got {describe(weights)}")
     if not all(math.isfinite(w) for w in weights):
         raise ValueError(f"{where} holds NaN or inf")
-    if method in MASK_METHODS and column == "rejected_weights" and not set(weights) <= {0, 1}:
+    entry = METHODS[method]
+    if entry.masks and column in entry.columns.values() and not set(weights) <= {0, 1}:
         raise ValueError(f"{where} must hold only 0 and 1 (error tokens) for method {method!r}")
     if not all(0 <= w <= MAX_TOKEN_WEIGHT for w in weights):
         raise ValueError(
@@ -212,7 +203,7 @@ def align_weight_columns(example: dict, tokenizer, method: str, fill: float) -> 
 def validate_token_dataset(dataset, method: str) -> None:
     """After tokenization: the columns ``method`` needs are present in every row and match
     their tokens. Errors name the example (row) and the column."""
-    required = NEEDS_WEIGHTS.get(method, ())
+    required = set(METHODS[method].columns.values())
     for i, ex in enumerate(dataset):
         row = ex.get(ROW, i)
         for column in WEIGHT_COLUMNS:
@@ -292,12 +283,23 @@ def _selected_logps(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 class TokenPOTrainer(DPOTrainer):
     """``DPOTrainer`` whose loss is one of the token-level methods (``args.method``).
 
-    Logged per step: ``rewards/*`` and ``logps/*`` as TRL does, ``kl/chosen`` /
-    ``kl/rejected`` (sequence KL(πref‖πθ) summed over tokens), ``mask/*`` sparsity and the
-    method's own terms.
+    ``dpo_model`` and ``reverse_model`` are the teacher models of the methods that need
+    ``teacher_logits`` (AlignDistil: a DPO model, and a reverse-DPO one for the contrastive
+    teacher); they stay frozen. Logged per step: ``rewards/*`` and ``logps/*`` as TRL does,
+    ``kl/chosen`` / ``kl/rejected`` (sequence KL(πref‖πθ) summed over tokens), ``mask/*``
+    sparsity and the method's own terms.
     """
 
-    def __init__(self, model, ref_model=None, args: TokenPOConfig | None = None, **kwargs):
+    def __init__(
+        self,
+        model,
+        ref_model=None,
+        args: TokenPOConfig | None = None,
+        *,
+        dpo_model=None,
+        reverse_model=None,
+        **kwargs,
+    ):
         if not isinstance(args, TokenPOConfig):
             raise TypeError(f"args must be a TokenPOConfig(...), got {describe(args)}")
         for key in ("train_dataset", "eval_dataset"):
@@ -313,9 +315,10 @@ class TokenPOTrainer(DPOTrainer):
         super().__init__(model, ref_model=ref_model, args=args, **kwargs)
         if type(self.data_collator) is DataCollatorForPreference:
             self.data_collator = TokenWeightCollator(
-                **dataclasses.asdict(self.data_collator), eos_weight=fill_weight(args.method)
+                **dataclasses.asdict(self.data_collator), eos_weight=METHODS[args.method].fill
             )
         self._check_reference_vocab()
+        self.teachers = self._prepare_teachers(args, dpo_model, reverse_model)
         if getattr(self, "aux_loss_enabled", False):
             raise ValueError(
                 "router_aux_loss_coef: the token-level losses do not add the MoE router's "
@@ -348,7 +351,7 @@ class TokenPOTrainer(DPOTrainer):
                 fn_kwargs={
                     "tokenizer": self._tokenizer,
                     "method": args.method,
-                    "fill": fill_weight(args.method),
+                    "fill": METHODS[args.method].fill,
                 },
                 desc=f"Aligning token weights of the {dataset_name} dataset",
             )
@@ -377,7 +380,7 @@ class TokenPOTrainer(DPOTrainer):
             if not isinstance(dataset, Dataset):
                 continue
             unused = [c for c in WEIGHT_COLUMNS if c in dataset.column_names]
-            unused = [c for c in unused if c not in NEEDS_WEIGHTS.get(self.args.method, ())]
+            unused = [c for c in unused if c not in METHODS[self.args.method].columns.values()]
             if unused:
                 warnings.warn(
                     f"method {self.args.method!r} does not use the column(s) {unused} of the "
@@ -388,14 +391,37 @@ class TokenPOTrainer(DPOTrainer):
             check_fits_model(dataset, name, positions, vocab, self.args.max_length)
 
     def _check_reference_vocab(self) -> None:
-        policy = self.model.get_output_embeddings().weight.shape[0]
         if self.ref_model is not None:
-            ref = self.accelerator.unwrap_model(self.ref_model).get_output_embeddings().weight
-            if ref.shape[0] != policy:
-                raise ValueError(
-                    f"the reference model's vocabulary ({ref.shape[0]}) differs from the "
-                    f"policy's ({policy}): they must share one tokenizer"
-                )
+            self._check_vocab("the reference model", self.ref_model)
+
+    def _check_vocab(self, name: str, other) -> None:
+        policy = self.model.get_output_embeddings().weight.shape[0]
+        rows = self.accelerator.unwrap_model(other).get_output_embeddings().weight.shape[0]
+        if rows != policy:
+            raise ValueError(
+                f"{name}'s vocabulary ({rows}) differs from the policy's ({policy}): they must "
+                "share one tokenizer"
+            )
+
+    def _prepare_teachers(self, args, dpo_model, reverse_model) -> dict:
+        """``{"dpo": model, "reverse": model or None}`` when the method needs
+        ``teacher_logits`` (frozen, on the device), else ``{}``; teacher models given to a
+        method that takes none are refused."""
+        if "teacher_logits" not in METHODS[args.method].needs(args):
+            given = [
+                n for n, m in (("dpo_model", dpo_model), ("reverse_model", reverse_model)) if m
+            ]
+            if given:
+                raise ValueError(f"method {args.method!r} uses no {' or '.join(given)}")
+            return {}
+        if dpo_model is None:
+            raise TypeError(f"method {args.method!r} needs dpo_model=, the teacher's DPO model")
+        teachers = {"dpo": dpo_model, "reverse": reverse_model}
+        for name, teacher in teachers.items():
+            if teacher is not None:
+                self._check_vocab(f"{name}_model", teacher)
+                teachers[name] = self.accelerator.prepare_model(teacher, evaluation_mode=True)
+        return teachers
 
     def create_optimizer(self, *args, **kwargs):
         """TRL's optimizer, plus the learned SparsePO masks with their own weight decay."""
@@ -446,8 +472,9 @@ class TokenPOTrainer(DPOTrainer):
             return outputs.hidden_states[-1][:, :-1], head
         return outputs.logits[:, :-1], None
 
-    def _token_quantities(self, model, inputs):
-        """Per-token log-probs of policy and reference, and KL_t if the method needs it."""
+    def _token_quantities(self, model, inputs, needs: frozenset[str]):
+        """Per-token log-probs of policy and reference, KL_t if ``needs`` it, the completion
+        mask, and the full logits of policy and reference (None with fused kernels)."""
         from toolkit.kernels import token_kl, token_logprobs
 
         labels = inputs["input_ids"][:, 1:]
@@ -455,55 +482,48 @@ class TokenPOTrainer(DPOTrainer):
         policy, policy_head = self._forward(model, inputs, grad=True)
         ref_model = self.ref_model if self.ref_model is not None else model
         ref, ref_head = self._forward(ref_model, inputs, grad=False)
-        needs_kl = self.args.method in KL_METHODS or self.args.tis_token_level
+        ref = ref.detach()
         kl = None
         if self.args.use_fused_kernels:
             masked = labels.masked_fill(~mask, -100)
             policy_logps = token_logprobs(policy, policy_head, masked)
-            ref_logps = token_logprobs(ref.detach(), ref_head.detach(), masked)
-            if needs_kl:
-                kl = token_kl(policy, ref.detach(), policy_head, ref_head.detach(), mask)
-        else:
-            policy_logps = _selected_logps(policy, labels)
-            ref_logps = _selected_logps(ref.detach(), labels)
-            if needs_kl:
-                kl = token_kl_from_logits(policy.float(), ref.float())
-        return policy_logps, ref_logps, kl, mask
+            ref_logps = token_logprobs(ref, ref_head.detach(), masked)
+            if "kl" in needs:
+                kl = token_kl(policy, ref, policy_head, ref_head.detach(), mask)
+            return policy_logps, ref_logps, kl, mask, None, None
+        policy_logps = _selected_logps(policy, labels)
+        ref_logps = _selected_logps(ref, labels)
+        if "kl" in needs:
+            kl = token_kl_from_logits(policy.float(), ref.float(), mask=mask)
+        return policy_logps, ref_logps, kl, mask, policy, ref
 
-    def _method_kwargs(self, inputs, batch: TokenBatch, ref_model) -> dict:
-        args, method = self.args, self.args.method
-        kwargs = {"beta": args.beta}
-        weights = inputs.get("token_weights")
-        if weights is not None:
-            chosen_w, rejected_w = weights[:, 1:].chunk(2, dim=0)
-        if method == "dpo":
-            kwargs["label_smoothing"] = args.label_smoothing
-        elif method == "tdpo2":
-            kwargs["alpha"] = args.tdpo_alpha
-        elif method == "tis_dpo":
-            kwargs.update(
-                chosen_weights=chosen_w,
-                rejected_weights=rejected_w,
-                alpha=args.tdpo_alpha,
-                token_level=args.tis_token_level,
-            )
-        elif method in ("target_dpo", "target_rpo"):
-            kwargs["rejected_diff_mask"] = rejected_w
-            if method == "target_rpo":
-                kwargs["alpha"] = args.target_rpo_alpha
-        elif method == "sparsepo" and args.sparsepo_mask != "ones":
+    def _method_inputs(self, needs, inputs, logits, ref_model) -> dict:
+        """The loss keywords of the inputs in ``needs`` besides KL (which is in the batch)."""
+        kwargs = {}
+        if "sparsepo_masks" in needs and self.args.sparsepo_mask != "ones":
             reward_mask, kl_mask = self._sparsepo_masks(inputs, ref_model)
-            reward_c, reward_r = reward_mask[:, 1:].chunk(2, dim=0)
-            kl_c, kl_r = kl_mask[:, 1:].chunk(2, dim=0)
-            kwargs.update(
-                reward_mask_chosen=reward_c,
-                reward_mask_rejected=reward_r,
-                kl_mask_chosen=kl_c,
-                kl_mask_rejected=kl_r,
-                l1_reward=args.sparsepo_l1,
-                l1_kl=args.sparsepo_l1,
-            )
+            for kind, values in (("reward", reward_mask), ("kl", kl_mask)):
+                chosen, rejected = values[:, 1:].chunk(2, dim=0)
+                kwargs.update({f"{kind}_mask_chosen": chosen, f"{kind}_mask_rejected": rejected})
+        policy, ref = logits
+        if "policy_logits" in needs:
+            kwargs["policy_logits"] = policy.float()
+        if "ref_logits" in needs:
+            kwargs["ref_logits"] = ref.float()
+        if "teacher_logits" in needs:
+            for name, teacher in self.teachers.items():
+                if teacher is not None:
+                    kwargs[f"{name}_logits"] = self._forward(teacher, inputs, grad=False)[0].float()
         return kwargs
+
+    def _column_inputs(self, columns, inputs) -> dict:
+        """Loss keyword → (B, T) values of the weight column it reads, on one side's labels."""
+        if not columns:
+            return {}
+        sides = dict(
+            zip(WEIGHT_COLUMNS, inputs["token_weights"][:, 1:].chunk(2, dim=0), strict=True)
+        )
+        return {keyword: sides[column] for keyword, column in columns.items()}
 
     def _sparsepo_masks(self, inputs, ref_model) -> tuple[torch.Tensor, torch.Tensor]:
         """(m^u, m^d) over the input positions (2B, L): reference-derived or learned."""
@@ -522,14 +542,22 @@ class TokenPOTrainer(DPOTrainer):
 
     def _compute_loss(self, model, inputs, return_outputs):
         mode = "train" if self.model.training else "eval"
-        policy_logps, ref_logps, kl, mask = self._token_quantities(model, inputs)
+        method = METHODS[self.args.method]
+        needs = method.needs(self.args)
+        policy_logps, ref_logps, kl, mask, *logits = self._token_quantities(model, inputs, needs)
         pc, pr = policy_logps.chunk(2, dim=0)  # batch is [chosen; rejected]
         rc, rr = ref_logps.chunk(2, dim=0)
         mc, mr = mask.chunk(2, dim=0)
         kc, kr = kl.chunk(2, dim=0) if kl is not None else (None, None)
         batch = TokenBatch(pc, pr, rc, rr, mc, mr, chosen_kl=kc, rejected_kl=kr)
         ref_model = self.ref_model if self.ref_model is not None else model
-        out = compute_loss(self.args.method, batch, **self._method_kwargs(inputs, batch, ref_model))
+        out = method.loss(
+            batch,
+            beta=self.args.beta,
+            **method.param_values(self.args),
+            **self._column_inputs(method.columns, inputs),
+            **self._method_inputs(needs, inputs, logits, ref_model),
+        )
         loss = out.losses.mean()
         for key, values in out.metrics.items():
             self._metrics[mode][key].append(self.accelerator.gather(values).float().mean().item())

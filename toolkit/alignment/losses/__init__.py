@@ -3,8 +3,9 @@
 Pairwise losses take a :class:`TokenBatch` (per-token log-probs, masks and optionally
 per-position KL of B pairs) plus their own per-token masks or weights; AlignDistil takes
 full logits. All return a :class:`LossOutput` of per-pair losses and detached metrics.
-A trainer picks one by name with :func:`compute_loss`; ``LOSSES`` maps each method name to its
-loss function.
+``LOSSES`` maps each method name to its loss function and :func:`compute_loss` calls one by
+name; what the trainer runs for each method (inputs, config fields) is declared in
+:mod:`toolkit.alignment.methods`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from types import MappingProxyType
 from toolkit.alignment.losses.aligndistil import (
     Teacher,
     aligndistil_loss,
+    aligndistil_pair_loss,
     aligndistil_teacher_logits,
     contrastive_teacher_logits,
     token_tvd,
@@ -58,6 +60,7 @@ __all__ = [
     "Teacher",
     "TokenBatch",
     "aligndistil_loss",
+    "aligndistil_pair_loss",
     "aligndistil_teacher_logits",
     "compute_loss",
     "contrastive_teacher_logits",

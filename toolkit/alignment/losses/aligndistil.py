@@ -15,6 +15,7 @@ from toolkit._checks import describe
 from toolkit.alignment.losses.core import (
     LossOutput,
     Tensor,
+    TokenBatch,
     check_finite,
     check_mask,
     check_positive,
@@ -127,7 +128,9 @@ def aligndistil_loss(
     check_finite("weights", weights, mask)
     if not (weights > 0)[mask].all():
         raise ValueError("weights must be > 0 at every response token (the loss divides by w_t)")
-    kl = token_kl_from_logits(policy_logits, teacher_logits / temperature, "reverse")  # (B, T)
+    kl = token_kl_from_logits(
+        policy_logits, teacher_logits / temperature, "reverse", mask
+    )  # (B, T)
     coef = beta / torch.where(mask, weights, 1.0).detach()
     losses = masked_sum(kl * coef, mask)
     kl_seq = masked_sum(kl, mask)
@@ -136,3 +139,44 @@ def aligndistil_loss(
         losses, kl_seq = losses / n_tokens, kl_seq / n_tokens
     metrics = {"kl/teacher": kl_seq.detach(), "weights/mean": masked_mean(weights.detach(), mask)}
     return LossOutput(losses, metrics)
+
+
+def aligndistil_pair_loss(
+    batch: TokenBatch,
+    *,
+    policy_logits: Tensor,
+    ref_logits: Tensor,
+    dpo_logits: Tensor,
+    reverse_logits: Tensor | None = None,
+    beta: float = 0.1,
+    beta2: float = 10.0,
+    temperature: float = 1.0,
+    length_normalize: bool = True,
+) -> LossOutput:
+    """AlignDistil over both responses of B pairs, off-policy (chosen and rejected alike), in
+    the trainer's layout: logits (2B, T, V), chosen rows first, on the positions of ``batch``.
+
+    The teacher is the contrastive one (:func:`contrastive_teacher_logits`) with
+    ``reverse_logits``, Theorem 1's (:func:`aligndistil_teacher_logits`) from ``ref_logits``
+    without; each pair's loss is the mean of its two sequences' :func:`aligndistil_loss`, so
+    the batch loss is the mean over the 2B sequences.
+    """
+    if batch.chosen_mask.shape != batch.rejected_mask.shape:
+        raise ValueError(
+            f"chosen_mask {tuple(batch.chosen_mask.shape)} and rejected_mask "
+            f"{tuple(batch.rejected_mask.shape)} must share one (B, T) layout: the logits "
+            "stack both sides, chosen rows first"
+        )
+    if reverse_logits is not None:
+        teacher = contrastive_teacher_logits(dpo_logits, reverse_logits, beta2)
+    else:
+        teacher = aligndistil_teacher_logits(ref_logits, dpo_logits, beta, beta2)
+    mask = torch.cat([batch.chosen_mask, batch.rejected_mask])
+    out = aligndistil_loss(
+        policy_logits, teacher.logits, mask, beta, teacher.weights, temperature, length_normalize
+    )
+    pairs = batch.chosen_mask.shape[0]
+    return LossOutput(
+        out.losses.view(2, pairs).mean(0),
+        {key: value.view(2, pairs).mean(0) for key, value in out.metrics.items()},
+    )

@@ -239,10 +239,23 @@ def pair_metrics(
     }
 
 
+def _first_nonfinite(name: str, logits: Tensor, where: Tensor) -> None:
+    """Raise naming the first (row, position) of ``where`` at which ``logits`` (B, T, V) holds
+    NaN or inf."""
+    bad = ~torch.isfinite(logits).all(-1) & where
+    if bad.any():
+        row, position = bad.nonzero()[0].tolist()
+        raise ValueError(
+            f"{name} has NaN or inf values at row {row}, position {position} "
+            f"({int(bad.sum())} positions in all); the model's forward pass diverged"
+        )
+
+
 def token_kl_from_logits(
     policy_logits: Tensor,
     ref_logits: Tensor,
     direction: Literal["forward", "reverse"] = "forward",
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Per-position KL between the reference and the policy, (B, T, V) -> (B, T).
 
@@ -254,16 +267,26 @@ def token_kl_from_logits(
     The reference side is detached: gradients flow to ``policy_logits`` only. This is
     the plain full-vocabulary reference; the kernels package computes the same thing in
     chunks from hidden states.
+
+    NaN or inf logits at the positions of the bool (B, T) ``mask`` (all positions when None)
+    are a ``ValueError`` naming the input, row and position; elsewhere (padding) they are
+    let through. The check reads the (B, T) result, not the (B, T, V) logits, unless it fails.
     """
     if policy_logits.shape != ref_logits.shape:
         raise ValueError(
             f"policy_logits {tuple(policy_logits.shape)} and ref_logits "
             f"{tuple(ref_logits.shape)} must have the same shape"
         )
+    if direction not in ("forward", "reverse"):
+        raise ValueError(f"direction must be 'forward' or 'reverse', got {direction!r}")
     log_p = F.log_softmax(policy_logits, dim=-1)
     log_q = F.log_softmax(ref_logits.detach(), dim=-1)
     if direction == "forward":
-        return (log_q.exp() * (log_q - log_p)).sum(-1)
-    if direction == "reverse":
-        return (log_p.exp() * (log_p - log_q)).sum(-1)
-    raise ValueError(f"direction must be 'forward' or 'reverse', got {direction!r}")
+        kl = (log_q.exp() * (log_q - log_p)).sum(-1)
+    else:
+        kl = (log_p.exp() * (log_p - log_q)).sum(-1)
+    where = torch.ones_like(kl, dtype=torch.bool) if mask is None else mask
+    if not torch.isfinite(torch.where(where, kl.detach(), 0.0)).all():
+        _first_nonfinite("policy_logits", policy_logits.detach(), where)
+        _first_nonfinite("ref_logits", ref_logits.detach(), where)
+    return kl
