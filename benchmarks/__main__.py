@@ -38,17 +38,21 @@ def _device(requested: str, gpu: bool) -> str:
     return requested
 
 
+def settings_for(name: str, *, smoke: bool, device: str, overrides: dict | None = None) -> dict:
+    """``name``'s (smoke) settings on ``device`` with ``overrides``, which must all be known."""
+    settings = module(name).settings(smoke=smoke, device=device)
+    unknown = sorted(set(overrides or {}) - set(settings))
+    if unknown:
+        raise ValueError(f"--set {unknown}: {name} has the settings {sorted(settings)}")
+    return {**settings, **(overrides or {}), "smoke": smoke}
+
+
 def run_benchmark(
     name: str, *, smoke: bool, device: str, out: Path, overrides: dict | None = None
 ) -> Path:
     """Run ``name`` with its (smoke) settings on ``device``, print its table, save its results."""
-    bench = module(name)
-    settings = bench.settings(smoke=smoke, device=device)
-    unknown = sorted(set(overrides or {}) - set(settings))
-    if unknown:
-        raise ValueError(f"--set {unknown}: {name} has the settings {sorted(settings)}")
-    settings = {**settings, **(overrides or {}), "smoke": smoke}
-    data = results(name, settings, bench.run(settings, device), device)
+    settings = settings_for(name, smoke=smoke, device=device, overrides=overrides)
+    data = results(name, settings, module(name).run(settings, device), device)
     print(tables.section(name, data), flush=True)
     return write_results(results_path(out, name, device), data)
 
@@ -81,10 +85,14 @@ def main(argv: list[str] | None = None, names: tuple[str, ...] = NAMES) -> int:
         return 0
     out = args.out or (Path(tempfile.mkdtemp(prefix="benchmarks-")) if args.smoke else RESULTS_DIR)
     device = _device(args.device, args.gpu)
+    overrides = dict(args.set)
+    for name in selected:  # every --set checked before anything runs
+        try:
+            settings_for(name, smoke=args.smoke, device=device, overrides=overrides)
+        except ValueError as error:
+            parser.error(str(error))
     for name in selected:
-        path = run_benchmark(
-            name, smoke=args.smoke, device=device, out=out, overrides=dict(args.set)
-        )
+        path = run_benchmark(name, smoke=args.smoke, device=device, out=out, overrides=overrides)
         print(f"written to {path}\n", flush=True)
     return 0
 

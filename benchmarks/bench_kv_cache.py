@@ -171,7 +171,7 @@ def run(settings: dict, device: str) -> list[dict]:
 
 
 def table(results: dict) -> str:
-    cpu = results["machine"]["device"] == "cpu"
+    cpu, settings = results["machine"]["device"] == "cpu", results["settings"]
     head = "| L | method | cache MiB | cache ratio | prefill s | decode tok/s | speed-up |"
     lines = [head + (" CPU-time tok/s | CPU-time speed-up |" if cpu else "")]
     lines.append("|---" * (lines[0].count("|") - 1) + "|")
@@ -187,8 +187,9 @@ def table(results: dict) -> str:
     lines.append("")
     lines.append(
         "Ratios are compressed / full cache in the same run (speed-up: decode tokens/s "
-        f"compressed / full); best of {results['settings']['rounds']} rounds, "
-        f"{results['settings']['new_tokens']} decoded tokens."
+        f"compressed / full); best of {settings['rounds']} rounds, "
+        f"{settings['new_tokens']} decoded tokens"
+        + (f", {settings['threads']} CPU thread(s)." if cpu else ".")
     )
     return "\n".join(lines)
 

@@ -50,11 +50,19 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cores() -> int | None:
+    """CPU cores this process may run on (a container's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
+
+
 def machine(device: str) -> dict:
-    """The run's hardware and software: CPU model, cores, torch threads and version, device."""
+    """The run's hardware and software: CPU model, usable cores, torch's intra-op threads and
+    version, the device and, on CUDA, the GPU's name."""
     return {
         "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
+        "cores": _cores(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -20,10 +20,21 @@ ROW_KEYS = {
     "kv_cache": {"context", "method", "bytes", "bytes_ratio", "prefill_s", "decode_tok_s"},
     "quadrotor": {"device", "threads", "num_envs", "steps_per_s", "ms_per_step", "rounds"},
     "kernels": {
-        "op", "B", "T", "V", "H", "ref_time_s", "fast_time_s", "time_ratio", "ref_peak_mib",
-        "fast_peak_mib", "memory_ratio", "grad_weight_mib", "memory_ratio_without_grad_weight",
+        "op",
+        "B",
+        "T",
+        "V",
+        "H",
+        "ref_time_s",
+        "fast_time_s",
+        "time_ratio",
+        "ref_peak_mib",
+        "fast_peak_mib",
+        "memory_ratio",
+        "grad_weight_mib",
+        "memory_ratio_without_grad_weight",
     },
-}  # fmt: skip
+}
 MACHINE_KEYS = {"cpu", "cores", "threads", "torch", "device", "gpu"}
 
 
@@ -113,8 +124,60 @@ def test_runner_refuses_unknown_settings_and_a_missing_gpu(bench, tmp_path):
         runner.run_benchmark(
             "quadrotor", smoke=True, device="cpu", out=tmp_path, overrides={"roundz": 1}
         )
+    with pytest.raises(SystemExit):  # before anything runs, with the same message
+        runner.main(["quadrotor", "--smoke", "--set", "roundz=1", "--out", str(tmp_path)])
+    assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="name must be one of"):
         bench.module("nope")
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit, match="needs a CUDA device"):
             runner.main(["quadrotor", "--gpu", "--out", str(tmp_path)])
+
+
+def _results(name: str, rows: list[dict], settings: dict) -> dict:
+    machine = dict.fromkeys(MACHINE_KEYS, None) | {"cpu": "test CPU", "device": "cpu"}
+    return {
+        "benchmark": name,
+        "date": "2025-01-31T00:00:00+00:00",
+        "machine": machine,
+        "settings": settings,
+        "rows": rows,
+    }
+
+
+def test_kernel_table_judges_the_goal_at_128k_with_and_without_the_weight_gradient(bench):
+    row = dict(
+        op="logprobs",
+        B=1,
+        T=512,
+        V=131072,
+        H=512,
+        ref_time_s=2.0,
+        fast_time_s=2.6,
+        time_ratio=1.3,
+        ref_peak_mib=778.0,
+        fast_peak_mib=340.0,
+        memory_ratio=0.437,
+        memory_ratio_without_grad_weight=0.161,
+    )
+    small = dict(row, V=32768, memory_ratio=None, memory_ratio_without_grad_weight=None)
+    text = bench.module("kernels").table(_results("kernels", [row, small], {"rounds": 2}))
+    assert "| 1.30 | 778 | 340 | 0.437 | 0.161 | yes | no / yes |" in text
+    assert "| 32768 | 512 | 2.00 | 2.60 | 1.30 | 778 | 340 | n/a | n/a | – | – |" in text
+    assert "time ratio ≤ 1.35" in text and "floor is about 4/3" in text
+
+
+def test_quadrotor_table_says_whether_the_goal_was_met(bench):
+    row = dict(
+        device="cpu",
+        threads=1,
+        num_envs=4096,
+        steps_per_s=2e6,
+        ms_per_step=2.0,
+        cpu_share=1.0,
+        rounds=[2e6],
+    )
+    text = bench.module("quadrotor").table(_results("quadrotor", [row], {}))
+    assert "| cpu | 1 | 4,096 | 2,000,000 | 2.000 | 1.00 |" in text and "— met" in text
+    slow = dict(row, steps_per_s=5e5)
+    assert "not met" in bench.module("quadrotor").table(_results("quadrotor", [slow], {}))
