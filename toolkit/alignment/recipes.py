@@ -105,7 +105,7 @@ def check_rows(rows: object, keys: Sequence[str] = PAIR_KEYS) -> list[dict]:
     return list(rows)
 
 
-def _train(
+def train_preference(
     policy: PreTrainedModel,
     reference: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -114,16 +114,22 @@ def _train(
     method: str,
     beta: float,
     steps: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
+    batch_size: int = 8,
+    learning_rate: float = 5e-4,
+    seed: int = 0,
     snapshot_steps: Sequence[int] = (),
-    teachers: dict | None = None,
+    dpo_model: PreTrainedModel | None = None,
+    reverse_model: PreTrainedModel | None = None,
     **config,
 ) -> PreferenceRun:
-    """Train a copy of ``policy`` against a copy of ``reference`` with :class:`TokenPOTrainer`
-    (``teachers``: its ``dpo_model`` / ``reverse_model``); ``config`` goes to
-    :class:`TokenPOConfig`."""
+    """Train a copy of ``policy`` against ``reference`` with ``method`` for ``steps`` steps.
+
+    ``rows`` are TRL preference rows (``prompt``, ``chosen``, ``rejected``, and the weight
+    columns where the method needs them); ``config`` goes to :class:`TokenPOConfig` (the
+    learning rate is constant after a warmup of ``steps // 10`` steps unless it says
+    otherwise); ``dpo_model`` / ``reverse_model`` are the teacher models of the methods that
+    need them. The inputs are left untouched. Weights are snapshotted at ``snapshot_steps``.
+    """
     rows = check_rows(rows)
     check_int("steps", steps, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
@@ -131,6 +137,11 @@ def _train(
     check_int("seed", seed)
     for step in snapshot_steps:
         check_int("snapshot_steps[i]", step, minimum=0, maximum=steps)
+    config = {
+        "lr_scheduler_type": "constant_with_warmup",
+        "warmup_steps": max(1, steps // 10),
+        **config,
+    }
     seed_everything(seed)
     snapshots: dict[int, StateDict] = {}
     dataset = Dataset.from_list([{k: r[k] for k in COLUMNS if k in r} for r in rows])
@@ -153,42 +164,13 @@ def _train(
             train_dataset=dataset,
             processing_class=tokenizer,
             callbacks=[_Snapshots(snapshot_steps, snapshots)],
-            **(teachers or {}),
+            dpo_model=dpo_model,
+            reverse_model=reverse_model,
         )
         trainer.remove_callback(PrinterCallback)  # the log stays in run.log
         trainer.train()
     model = trainer.model.eval()
     return PreferenceRun(method, beta, model, list(trainer.state.log_history), snapshots)
-
-
-def train_preference(
-    policy: PreTrainedModel,
-    reference: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    rows: Sequence[dict],
-    *,
-    method: str,
-    beta: float,
-    steps: int,
-    batch_size: int = 8,
-    learning_rate: float = 5e-4,
-    seed: int = 0,
-    snapshot_steps: Sequence[int] = (),
-    **config,
-) -> PreferenceRun:
-    """Train a copy of ``policy`` against ``reference`` with ``method`` for ``steps`` steps.
-
-    ``rows`` are TRL preference rows (``prompt``, ``chosen``, ``rejected``, and the weight
-    columns where the method needs them); ``config`` goes to :class:`TokenPOConfig`. The
-    inputs are left untouched. Weights are snapshotted at ``snapshot_steps``.
-    """
-    check_int("steps", steps, minimum=1)
-    return _train(
-        policy, reference, tokenizer, rows, method=method, beta=beta, steps=steps,
-        batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-        snapshot_steps=snapshot_steps, lr_scheduler_type="constant_with_warmup",
-        warmup_steps=max(1, steps // 10), **config,
-    )  # fmt: skip
 
 
 def swap_preferences(rows: Sequence[dict]) -> list[dict]:
@@ -301,11 +283,11 @@ def train_aligndistil(
     odd).
     """
     check_int("batch_size", batch_size, minimum=1)
-    return _train(
+    return train_preference(
         policy, reference, tokenizer, rows, method="aligndistil", beta=beta, steps=steps,
         batch_size=(batch_size + 1) // 2, learning_rate=learning_rate, seed=seed,
-        teachers={"dpo_model": dpo, "reverse_model": reverse}, aligndistil_beta2=beta2,
-        lr_scheduler_type="constant",
+        dpo_model=dpo, reverse_model=reverse, aligndistil_beta2=beta2,
+        lr_scheduler_type="constant", warmup_steps=0,
     )  # fmt: skip
 
 

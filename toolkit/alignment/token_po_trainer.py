@@ -409,7 +409,9 @@ class TokenPOTrainer(DPOTrainer):
         method that takes none are refused."""
         if "teacher_logits" not in METHODS[args.method].needs(args):
             given = [
-                n for n, m in (("dpo_model", dpo_model), ("reverse_model", reverse_model)) if m
+                n
+                for n, m in (("dpo_model", dpo_model), ("reverse_model", reverse_model))
+                if m is not None
             ]
             if given:
                 raise ValueError(f"method {args.method!r} uses no {' or '.join(given)}")

@@ -30,6 +30,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from toolkit._torch import eval_mode
 from toolkit.alignment.masks._checks import (
     Tensor,
     bool_mask,
@@ -177,18 +178,6 @@ def _hidden_means(modules: dict[str, list[nn.Module]]) -> Iterator[dict[str, lis
             handle.remove()
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Dropout off during the block; every submodule's own train/eval mode restored after."""
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
 def to_token_positions(values: Tensor) -> Tensor:
     """Shift right by one along dim 1: out[:, j] = values[:, j − 1], out[:, 0] = 0."""
     pad = values.new_zeros(values.shape[0], 1, *values.shape[2:])
@@ -271,7 +260,7 @@ def reference_activation_mask(
     sites = _check_sites(sites)
     predicted = _predicted_completion(input_ids, attention_mask, completion_mask)
     modules = _site_modules(ref_model, sites)
-    with torch.no_grad(), _eval_mode(ref_model), _hidden_means(modules) as activations:
+    with torch.no_grad(), eval_mode(ref_model), _hidden_means(modules) as activations:
         ref_model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
     per_site = []
     for site in sites:
@@ -298,7 +287,7 @@ def reference_hidden_states(
     """
     check_tokens("input_ids", input_ids)
     bool_mask("attention_mask", attention_mask, input_ids, "input_ids")
-    with torch.no_grad(), _eval_mode(ref_model):
+    with torch.no_grad(), eval_mode(ref_model):
         out = ref_model(
             input_ids=input_ids,
             attention_mask=attention_mask,
