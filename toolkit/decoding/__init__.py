@@ -8,6 +8,8 @@
   heuristics (keyword coverage, length range, the sentiment probe, reward models, a user's
   function), composable as weighted sums ``h = Σ w_i R_i``.
 * :mod:`~toolkit.decoding.baselines` — greedy, beam search, sampling and best-of-N reranking.
+* :mod:`~toolkit.decoding.experiments` — notebook 06's keyword tasks (CommonGen-style, from the
+  review grammar), fluency under the base model and the share of sycophantic openings.
 
 Everything in ``__all__`` loads on first use. Equations and defaults:
 ``docs/methods/decoding.md``.
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
         best_of_n,
         greedy_generate,
         sample_generate,
+    )
+    from toolkit.decoding.experiments import (
+        KeywordTask,
+        fluency,
+        keyword_tasks,
+        sycophantic_share,
     )
     from toolkit.decoding.heuristics import (
         CallableHeuristic,
@@ -43,6 +51,7 @@ __all__ = [
     "Generation",
     "Heuristic",
     "KeywordCoverage",
+    "KeywordTask",
     "LengthInRange",
     "RewardModelHeuristic",
     "SentimentHeuristic",
@@ -50,8 +59,11 @@ __all__ = [
     "beam_generate",
     "best_of_n",
     "deal_generate",
+    "fluency",
     "greedy_generate",
     "keyword_coverage",
+    "keyword_tasks",
     "sample_generate",
+    "sycophantic_share",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)
