@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Collection, Sized
+from pathlib import Path
 
 __all__ = [
     "describe",
+    "check_bool",
     "check_int",
     "check_number",
     "check_probability",
@@ -27,6 +30,8 @@ __all__ = [
     "check_str",
     "check_nonempty",
     "check_range_pair",
+    "check_vector",
+    "check_path",
 ]
 
 
@@ -45,6 +50,13 @@ def _bounds_text(minimum, maximum, strict_min: bool) -> str:
     if minimum is not None:
         return low
     return f"<= {maximum}"
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``True`` or ``False`` (not 0/1, not None, not a NumPy bool)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return value
 
 
 def check_int(
@@ -130,3 +142,29 @@ def check_range_pair(name: str, value: object, *, minimum: float | None = None) 
     if low > high:
         raise ValueError(f"{name} must have low <= high, got ({low}, {high})")
     return (low, high)
+
+
+def check_vector(
+    name: str, value: object, size: int, *, minimum: float | None = None, strict_min: bool = False
+) -> tuple[float, ...]:
+    """``size`` finite numbers (a sequence, or a 1-D array or tensor), each ``>= minimum``
+    (``> minimum`` with ``strict_min``), as a tuple of floats; errors name the entry."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, str) or not isinstance(value, Sized):
+        raise TypeError(f"{name} must be a sequence of {size} numbers, got {describe(value)}")
+    if len(value) != size:
+        raise ValueError(f"{name} must hold {size} numbers, got {len(value)}")
+    return tuple(
+        check_number(f"{name}[{i}]", v, minimum=minimum, strict_min=strict_min)
+        for i, v in enumerate(value)
+    )
+
+
+def check_path(name: str, value: object) -> Path:
+    """A file path (``str`` or ``os.PathLike``, not blank) as a ``Path``."""
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name} must be a file path (str or pathlib.Path), got {describe(value)}")
+    if not str(value).strip():
+        raise ValueError(f"{name} must not be empty or blank, got {value!r}")
+    return Path(value)

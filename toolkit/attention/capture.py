@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from toolkit._checks import check_choice, check_int, check_nonempty, describe
+from toolkit._checks import check_bool, check_choice, check_int, check_nonempty, describe
+from toolkit._torch import eval_mode
 
 __all__ = ["QKCapture", "attention_modules", "capture_qk"]
 
@@ -99,7 +100,7 @@ class QKCapture:
         (``H_kv`` heads), ``post_rope`` picks the kernel inputs or the projection outputs."""
         self._check_layer(layer)
         check_choice("which", which, ("q", "k"))
-        if _check_bool("post_rope", post_rope):
+        if check_bool("post_rope", post_rope):
             source = self.queries if which == "q" else self.keys
         else:
             source = self.queries_pre if which == "q" else self.keys_pre
@@ -310,25 +311,6 @@ def _projection_hooks(recorder: _Recorder) -> Iterator[None]:
             handle.remove()
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """``model.eval()`` for the forward (no dropout), each module's own flag restored after."""
-    flags = [(module, module.training) for module in model.modules()]
-    try:
-        model.eval()
-        yield
-    finally:
-        for module, training in flags:
-            module.training = training
-
-
-def _check_bool(name: str, value: object) -> bool:
-    """``value`` is ``True`` or ``False`` (not 0/1, not None)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be True or False, got {describe(value)}")
-    return value
-
-
 def _check_model(model: object) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a torch nn.Module, got {describe(model)}")
@@ -490,7 +472,7 @@ def capture_qk(
     _check_input_ids("input_ids", input_ids, model)
     attention_mask = _check_attention_mask(attention_mask, input_ids)
     keep = _check_layers(layers)
-    _check_bool("pre_rope", pre_rope)
+    check_bool("pre_rope", pre_rope)
     _check_store_device(store_device)
     targets = attention_modules(model)
     if not targets:
@@ -504,7 +486,7 @@ def capture_qk(
     if "use_cache" in inspect.signature(model.forward).parameters:
         kwargs["use_cache"] = False  # the kernel then sees exactly this forward's keys
     hooks = _projection_hooks(recorder) if pre_rope else nullcontext()
-    with _eval_mode(model), _wrapped_kernels(recorder), hooks:
+    with eval_mode(model), _wrapped_kernels(recorder), hooks:
         model(**kwargs)
     if keep is not None and max(keep) >= recorder.calls:
         raise ValueError(

@@ -59,9 +59,8 @@ from transformers import DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 from transformers.models.llama.modeling_llama import rotate_half
 
-from toolkit._checks import check_int, check_number, describe
+from toolkit._checks import check_bool, check_int, check_number, describe
 from toolkit.attention.capture import (
-    _check_bool,
     _check_input_ids,
     _check_model,
     attention_modules,
@@ -475,7 +474,7 @@ def continuation_perplexity(
         )
     if token_by_token is None:
         token_by_token = isinstance(compressor, StreamingKVCompressor)
-    _check_bool("token_by_token", token_by_token)
+    check_bool("token_by_token", token_by_token)
     input_ids = input_ids.to(model.device)
     cache = DynamicCache(config=model.config)
     with compressor.apply(model) if compressor is not None else nullcontext():

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 from scipy.stats import spearmanr
 
-from toolkit._checks import check_choice, check_int, check_nonempty, describe
-from toolkit.attention.capture import QKCapture, _check_bool
+from toolkit._checks import check_bool, check_choice, check_int, check_nonempty, describe
+from toolkit.attention.capture import QKCapture
 from toolkit.attention.scorers import KNormScorer, QFiltersScorer, Scorer
 
 __all__ = [
@@ -89,7 +89,7 @@ def singular_spectra(capture: QKCapture, which: str = "q", post_rope: bool = Tru
     matrix, padding excluded (see :class:`Spectra` for the normalization)."""
     _check_capture(capture)
     check_choice("which", which, ("q", "k"))
-    _check_bool("post_rope", post_rope)
+    check_bool("post_rope", post_rope)
     values, shares = [], []
     for layer in capture.layers:
         sigma = torch.linalg.svdvals(capture.rows(layer, which, post_rope))  # (heads, min(N, D))
@@ -124,7 +124,7 @@ def dominant_directions(capture: QKCapture, post_rope: bool = True) -> DominantD
     """Sign-fixed dominant query directions per head and the one-sidedness of queries and keys
     along them (see :class:`DominantDirections`)."""
     _check_capture(capture)
-    _check_bool("post_rope", post_rope)
+    check_bool("post_rope", post_rope)
     directions, majority, opposite, alignment = [], [], [], []
     for layer in capture.layers:
         queries = capture.rows(layer, "q", post_rope)  # (H, N, D)

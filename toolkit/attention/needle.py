@@ -28,8 +28,15 @@ import torch
 from tqdm.auto import tqdm
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
-from toolkit._checks import check_int, check_nonempty, check_probability, check_str, describe
-from toolkit.attention.capture import _check_bool, _check_input_ids, _check_model
+from toolkit._checks import (
+    check_bool,
+    check_int,
+    check_nonempty,
+    check_probability,
+    check_str,
+    describe,
+)
+from toolkit.attention.capture import _check_input_ids, _check_model
 from toolkit.data.retrieval import NeedleExample
 
 
@@ -46,7 +53,7 @@ class NeedleRecord:
         check_probability("depth", self.depth)
         check_str("expected", self.expected)
         check_str("generated", self.generated, allow_empty=True)
-        _check_bool("correct", self.correct)
+        check_bool("correct", self.correct)
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,7 @@ def needle_accuracy(
         check_int("max_new_tokens", max_new_tokens, minimum=1)
     if context is not None and not callable(context):
         raise TypeError(f"`context` must be None or a callable, got {describe(context)}")
-    _check_bool("compress_context", compress_context)
+    check_bool("compress_context", compress_context)
     enter = context or (lambda _example: contextlib.nullcontext())
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     encodings = []

@@ -38,10 +38,9 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from toolkit._checks import check_int, check_str, describe
+from toolkit._checks import check_bool, check_int, check_str, describe
 from toolkit.attention.capture import (
     _check_attention_mask,
-    _check_bool,
     _check_input_ids,
     _text_config,
     capture_qk,
@@ -291,7 +290,7 @@ def calibrate_qfilters(
     batch_size = check_int("batch_size", batch_size, minimum=1)
     max_length = check_int("max_length", max_length, minimum=1)
     seed = check_int("seed", seed, minimum=0, maximum=SEED_MAX)
-    _check_bool("progress", progress)
+    check_bool("progress", progress)
     stream, total = _batches(batches, tokenizer, batch_size, max_length)
     generator = torch.Generator().manual_seed(seed)
     kept: dict[int, torch.Tensor] = {}  # layer → (H, n ≤ n_samples, D) sampled queries

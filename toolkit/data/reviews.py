@@ -27,7 +27,7 @@ import numbers
 import random
 from dataclasses import dataclass, field
 
-from toolkit._checks import check_choice, check_int, check_probability, describe
+from toolkit._checks import check_bool, check_choice, check_int, check_probability, describe
 from toolkit.data.grammar import (
     CONSEQUENCES,
     DEGREE,
@@ -94,8 +94,7 @@ def render_review(
     sentiment = _check_sentiment(sentiment)
     check_choice("topic", topic, TOPICS)
     n_sentences = check_int("n_sentences", n_sentences, minimum=1, maximum=MAX_SENTENCES)
-    if not isinstance(sycophantic, bool):
-        raise TypeError(f"sycophantic must be True or False, got {describe(sycophantic)}")
+    check_bool("sycophantic", sycophantic)
     check_choice("demographic", demographic, (*DEMOGRAPHIC_GROUPS, None))
 
     framing = [SYCOPHANTIC_PHRASE] if sycophantic else []

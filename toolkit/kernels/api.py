@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import torch
 
-from toolkit._checks import check_int, check_number, describe
+from toolkit._checks import check_bool, check_int, check_number, describe
 from toolkit.kernels import dispatch
 from toolkit.kernels.logits import RowTerm, accumulation_dtype, upcast
 
@@ -80,8 +80,7 @@ def token_logprobs(
                 "value per row of lm_head_weight"
             )
     temperature = check_number("temperature", temperature, minimum=0.0, strict_min=True)
-    if not isinstance(return_entropy, bool):
-        raise TypeError(f"return_entropy must be True or False, got {describe(return_entropy)}")
+    check_bool("return_entropy", return_entropy)
     backend = _backend(impl, hidden, chunk_size)
     rows = _Rows(labels != ignore_index, labels.shape)
     log_probs, entropy = backend.logprobs(

@@ -29,8 +29,14 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from toolkit._checks import check_choice, check_int, check_number, check_str, describe
-from toolkit.music.synth import check_path
+from toolkit._checks import (
+    check_choice,
+    check_int,
+    check_number,
+    check_path,
+    check_str,
+    describe,
+)
 from toolkit.music.taste import TASTES
 
 RATINGS_COLUMNS = ("listener", "prompt_taste", "rated_taste", "score")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toolkit._checks import check_choice, check_int, check_str, describe
+from toolkit._checks import check_choice, check_int, check_path, check_str, describe
 from toolkit.music.composer import Note, Piece
 
 if TYPE_CHECKING:
@@ -63,13 +63,6 @@ ENVELOPES = {
     "marimba": (0.002, 0.02, 1.0, 0.05),
     "flute": (0.08, 0.05, 0.9, 0.1),
 }
-
-
-def check_path(name: str, value: object) -> Path:
-    """``value`` as a ``Path``; ``TypeError`` naming ``name`` unless it is a str or path."""
-    if not isinstance(value, str | os.PathLike) or not str(value).strip():
-        raise TypeError(f"{name} must be a file path (str or pathlib.Path), got {describe(value)}")
-    return Path(value)
 
 
 def check_audio(audio: object, *, stereo: bool = False, name: str = "audio") -> np.ndarray:

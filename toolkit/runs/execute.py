@@ -13,7 +13,7 @@ import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 from tqdm.auto import tqdm
 
-from toolkit._checks import check_int, describe
+from toolkit._checks import check_bool, check_int
 from toolkit.claims import CLAIMS_FILE_ENV, NOTEBOOK_ENV
 from toolkit.htmlexport import notebook_to_html
 from toolkit.metrics import METRICS_FILE_ENV
@@ -132,8 +132,7 @@ def _point_latest(out_root: Path, run_dir: Path) -> None:
 def _smoke_parameter(smoke: bool | None, parameters: dict) -> bool:
     """``smoke`` from the flag or from ``parameters["smoke"]``; the two must not disagree."""
     given = parameters.get("smoke", False if smoke is None else smoke)
-    if not isinstance(given, bool):
-        raise TypeError(f"parameter smoke must be True or False, got {describe(given)}")
+    check_bool("parameter smoke", given)
     if smoke is not None and given != smoke:
         raise ValueError(
             f"smoke={smoke} conflicts with the parameter smoke={given}: use --smoke or "

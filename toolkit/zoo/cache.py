@@ -39,7 +39,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from toolkit._checks import check_number, check_str, describe
+from toolkit._checks import check_bool, check_number, check_str, describe
 
 CACHE_ENV = "TOOLKIT_CACHE"
 LOCK_TIMEOUT_ENV = "TOOLKIT_ZOO_LOCK_TIMEOUT"
@@ -291,8 +291,7 @@ def ensure_entry(
     final = entry_path(name, recipe, root)
     if not callable(build):
         raise TypeError(f"build must be a function of the entry directory, got {describe(build)}")
-    if not isinstance(rebuild, bool):
-        raise TypeError(f"rebuild must be a bool, got {describe(rebuild)}")
+    check_bool("rebuild", rebuild)
     key = final.name
     if not rebuild and read_manifest(final) is not None:
         return final

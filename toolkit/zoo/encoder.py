@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from toolkit._checks import check_int, describe
+from toolkit._checks import check_bool, check_int, describe
 
 MINILM = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # sentence-transformers' limit for MiniLM; longer texts are cut
@@ -58,8 +58,7 @@ class SentenceEncoder:
             if not isinstance(text, str):
                 raise TypeError(f"texts[{i}] must be a str, got {describe(text)}")
         check_int("batch_size", batch_size, minimum=1)
-        if not isinstance(normalize, bool):
-            raise TypeError(f"normalize must be a bool, got {describe(normalize)}")
+        check_bool("normalize", normalize)
         self.model.eval()
         chunks = []
         for start in range(0, len(texts), batch_size):

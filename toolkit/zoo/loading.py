@@ -24,6 +24,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from toolkit._checks import check_str, describe
+from toolkit._torch import check_device
 from toolkit.zoo.cache import ensure_entry, entry_path, read_manifest
 from toolkit.zoo.encoder import MINILM, SentenceEncoder, minilm_path
 from toolkit.zoo.registry import TRAINING_LOG, builtin_names, get_spec
@@ -152,21 +153,6 @@ def _load_failed(source: str | Path, error: Exception) -> ZooError:
     )
 
 
-def _check_device(device: object) -> torch.device | None:
-    """``device`` as a ``torch.device`` that exists here, or ``None``."""
-    if device is None:
-        return None
-    if not isinstance(device, str | torch.device | int) or isinstance(device, bool):
-        raise TypeError(f"device must be a str or torch.device, got {describe(device)}")
-    try:
-        parsed = torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"device {device!r} is not a torch device: {error}") from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but no CUDA GPU is available here; use 'cpu'")
-    return parsed
-
-
 def load_causal_lm(
     name_or_path: str | Path,
     *,
@@ -179,7 +165,7 @@ def load_causal_lm(
     The model is returned in eval mode. If the tokenizer has no pad token, its
     EOS token is used for padding (what preference trainers expect).
     """
-    device = _check_device(device)
+    device = check_device("device", device, allow_none=True)
     if dtype is not None and dtype != "auto" and not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype (or 'auto'), got {describe(dtype)}")
     source = _resolve(name_or_path)
@@ -199,7 +185,7 @@ def load_sentence_encoder(
     name_or_path: str | Path = MINILM, *, device: str | torch.device | None = None
 ) -> SentenceEncoder:
     """The packaged MiniLM (default) or any BERT-style encoder by local path or hub id."""
-    device = _check_device(device)
+    device = check_device("device", device, allow_none=True)
     source = minilm_path() if str(name_or_path) == MINILM else _resolve(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
@@ -219,7 +205,7 @@ def load_reward_model(
     scalar head is freshly initialized; the pad token (EOS where missing) is set in the
     config, which decoder heads need to find each sequence's last token, and an encoder's
     EOS is its separator token (TRL appends EOS to every response)."""
-    device = _check_device(device)
+    device = check_device("device", device, allow_none=True)
     source = minilm_path() if str(name_or_path) == MINILM else _resolve(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
-from toolkit._checks import check_int, describe
+from toolkit._checks import check_bool, check_int, describe
 
 EOS = "<|endoftext|>"
 PAD = "<|pad|>"
@@ -43,8 +43,7 @@ def train_bpe_tokenizer(
     """
     texts = check_texts(texts)
     check_int("vocab_size", vocab_size, minimum=MIN_VOCAB)
-    if not isinstance(add_bos, bool):
-        raise TypeError(f"add_bos must be a bool, got {describe(add_bos)}")
+    check_bool("add_bos", add_bos)
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
