@@ -12,7 +12,7 @@ NB ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: env kernel run test lab lint browser zoo baselines bench bench-gpu
+.PHONY: env kernel run test lab lint browser zoo baselines course bench bench-gpu
 
 env: $(VENV)/.installed
 
@@ -42,6 +42,10 @@ lint: env
 
 zoo: env
 	$(BIN)/python -m toolkit zoo build
+
+# course-build/{student,autograder,teacher,site}: smoke-runs only notebooks without a run in runs/
+course: env
+	$(BIN)/python -m toolkit course build
 
 # Benchmarks print tables and write benchmarks/results/ (make bench NAMES=kernels ARGS=--smoke);
 # then python -m benchmarks.tables --readme README.md rewrites the README's tables.

@@ -1,4 +1,5 @@
-"""``python -m toolkit``: run notebooks, manage the model zoo, rebuild a report, keep baselines.
+"""``python -m toolkit``: run notebooks, manage the model zoo, rebuild a report, keep baselines,
+build and grade the course.
 
 Mistakes (an unknown notebook filter, a missing run directory, an unwritable ``--out``)
 end in one ``error: ...`` line and exit code 2; failed notebooks or changed results in 1.
@@ -118,6 +119,23 @@ def _cmd_baselines(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
+def _cmd_course(args: argparse.Namespace) -> int:
+    from toolkit import course
+
+    if args.action == "map":
+        spec = course.load_course()
+        print(f"{spec.title}\n\n{course.map_markdown(spec)}\n\n{course.coverage_markdown(spec)}")
+        return 0
+    if args.action == "build":
+        print(f"site: {course.build_course(args.out, execute=not args.no_execute).resolve()}")
+        return 0
+    if args.path is None:
+        raise ValueError("course grade needs SUBMISSIONS (a folder of returned notebooks)")
+    csv_path = course.grade_submissions(args.path, args.autograder, args.csv)
+    print(f"grades: {csv_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +191,21 @@ def build_parser() -> argparse.ArgumentParser:
     _filter_argument(baselines)
     _run_arguments(baselines)
     baselines.set_defaults(func=_cmd_baselines)
+
+    course = commands.add_parser(
+        "course", help="print the course map, build the course, or grade returned notebooks"
+    )
+    course.add_argument("action", choices=["map", "build", "grade"])
+    course.add_argument("path", nargs="?", type=Path, help="grade: the SUBMISSIONS folder")
+    course.add_argument("--out", type=Path, default=Path("course-build"), help="build: where")
+    course.add_argument(
+        "--no-execute", action="store_true", help="build: never run notebooks for the site"
+    )
+    course.add_argument(
+        "--autograder", type=Path, default=Path("course-build/autograder"), help="grade: bundle"
+    )
+    course.add_argument("--csv", type=Path, help="grade: CSV path (default SUBMISSIONS/grades.csv)")
+    course.set_defaults(func=_cmd_course)
     return parser
 
 
