@@ -63,15 +63,14 @@ import math
 import torch
 from torch import Tensor
 
-from toolkit._checks import check_number, describe
+from toolkit._checks import check_number, check_vector, describe
+from toolkit._torch import check_positive
 from toolkit.control.internal_model import _check_width, _field, quat_mul, rotation_matrix
 from toolkit.control.quadrotor import (
     DT_CONTROL,
     GRAVITY,
     MAX_RATE,
     QuadParams,
-    _check_values,
-    _check_vector,
     nominal_params,
 )
 
@@ -90,13 +89,13 @@ class _CTBRController:
         if not isinstance(params, QuadParams):
             raise TypeError(f"params must be QuadParams or None, got {describe(params)}")
         self.gravity = check_number("gravity", gravity, minimum=0.0)
-        mass = params.mass if mass is None else _check_values("mass", mass)
+        mass = params.mass if mass is None else check_positive("mass", mass)
         self.mass = torch.as_tensor(mass)
         if max_thrust is None:
             max_thrust = params.max_thrust(self.gravity)
-        self.max_thrust = torch.as_tensor(_check_values("max_thrust", max_thrust))
+        self.max_thrust = torch.as_tensor(check_positive("max_thrust", max_thrust))
         self.max_rate = torch.tensor(
-            _check_vector("max_rate", max_rate, 3, minimum=0.0, strict_min=True)
+            check_vector("max_rate", max_rate, 3, minimum=0.0, strict_min=True)
         )
 
     @staticmethod
@@ -135,7 +134,7 @@ def _check_gain(name: str, value: object) -> float | tuple[float, float, float]:
     """A gain ≥ 0: one number for all three axes, or one per axis."""
     if isinstance(value, int | float):
         return check_number(name, value, minimum=0.0)
-    return _check_vector(name, value, 3, minimum=0.0)
+    return check_vector(name, value, 3, minimum=0.0)
 
 
 def _gain(value, like: Tensor) -> Tensor:

@@ -9,10 +9,11 @@ reference at the new time, ``e = p − p_d`` [m].
 
 * ``Rollout.rmse(settle)`` per env: ``sqrt(mean_t ‖e_t‖²)`` over the steps at
   ``t > settle`` (default 1 s: the transient from a level start onto a moving reference,
-  e.g. the circle's 4.9 m/s² centripetal acceleration, is left out).
-* ``Rollout.crashed`` (N,) bool: ``‖e‖ > 5 m`` at some step (the paper's termination
-  condition), or the simulator reported the env diverged (it then resets that env, which would
-  otherwise hide the failure).
+  e.g. the circle's 4.9 m/s² centripetal acceleration, is left out). :func:`tracking_rmse` is
+  that protocol, for these rollouts and for ``policies.evaluate``.
+* ``Rollout.crashed`` (N,) bool: ``‖e‖ > CRASH_DISTANCE`` (5 m) at some step, the task's
+  termination condition, or the simulator reported the env diverged (it then resets that env,
+  which would otherwise hide the failure).
 * ``tracking_table`` summarizes several rollouts: mean ± std of the RMSE over the envs that did
   not crash, and the crash rate.
 
@@ -37,9 +38,9 @@ from torch import Tensor
 
 from toolkit._checks import check_number, describe
 from toolkit.control.quadrotor import DT_CONTROL, QuadrotorEnv
+from toolkit.control.task import CRASH_DISTANCE
 
-CRASH_DISTANCE = 5.0  # m, position error that counts as a crash
-SETTLE_TIME = 1.0  # s, start of the RMSE window
+SETTLE_TIME = 1.0  # s, start of the RMSE window of a rollout
 
 
 @dataclass
@@ -63,13 +64,34 @@ class Rollout:
 
     def rmse(self, settle: float = SETTLE_TIME) -> Tensor:
         """Per-env RMS of ``‖p − p_d‖`` [m] over ``t > settle`` [s], (N,)."""
-        settle = check_number("settle", settle, minimum=0.0)
-        window = self.error_norm[self.time > settle + 1e-9]
-        if len(window) == 0:
-            raise ValueError(
-                f"settle={settle} s leaves no steps: the rollout ends at {self.time[-1]:.3g} s"
-            )
-        return window.square().mean(0).sqrt()
+        return tracking_rmse(self.error_norm.square(), self.time, settle)
+
+
+def tracking_rmse(
+    squared_error: Tensor,
+    time: Tensor,
+    settle: float = SETTLE_TIME,
+    *,
+    counted: Tensor | None = None,
+) -> Tensor:
+    """Root-mean-square position error [m] over the steps at ``t > settle`` [s].
+
+    ``squared_error`` (T, N) holds ``‖p − p_d‖²`` [m²] at the times ``time`` (T,) [s] since the
+    start. Without ``counted``, per env (N,): ``sqrt(mean_{t > settle} ‖e_t‖²)``. With
+    ``counted`` (T, N) bool, the env-steps that count (e.g. those before an env terminated),
+    pooled over envs into one value: ``sqrt(Σ ‖e‖² / #counted)`` over the counted env-steps in
+    the window (0 when none is counted), each step summed in the error's dtype and the total in
+    float64.
+    """
+    settle = check_number("settle", settle, minimum=0.0)
+    window = time > settle + 1e-9
+    if not bool(window.any()):
+        raise ValueError(f"settle={settle} s leaves no steps: the run ends at {time[-1]:.3g} s")
+    if counted is None:
+        return squared_error[window].mean(0).sqrt()
+    rows = zip(squared_error[window], counted[window], strict=True)
+    total = sum(float(row[keep].sum()) for row, keep in rows)
+    return torch.tensor(math.sqrt(total / max(int(counted[window].sum()), 1)), dtype=torch.float64)
 
 
 def rollout(

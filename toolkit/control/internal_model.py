@@ -31,15 +31,14 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from toolkit._checks import check_number, describe
+from toolkit._checks import check_number, check_vector, describe
+from toolkit._torch import check_positive
 from toolkit.control.quadrotor import (
     DT_CONTROL,
     GRAVITY,
     MAX_RATE,
     QuadParams,
     QuadrotorEnv,
-    _check_values,
-    _check_vector,
     nominal_params,
 )
 
@@ -149,10 +148,10 @@ class InternalModel:
         dt: float = DT_CONTROL,
         gravity: float = GRAVITY,
     ):
-        self.mass = _check_values("mass", mass)
-        self.max_thrust = _check_values("max_thrust", max_thrust)
+        self.mass = check_positive("mass", mass)
+        self.max_thrust = check_positive("max_thrust", max_thrust)
         self.max_rate = torch.tensor(
-            _check_vector("max_rate", max_rate, 3, minimum=0, strict_min=True)
+            check_vector("max_rate", max_rate, 3, minimum=0, strict_min=True)
         )
         self.dt = check_number("dt", dt, minimum=0.0, strict_min=True)
         self.gravity = check_number("gravity", gravity, minimum=0.0)

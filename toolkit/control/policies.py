@@ -21,14 +21,14 @@ one thread it is what fits in a notebook's coffee break.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import torch
 
-from toolkit._checks import check_choice, check_int, check_str, describe
+from toolkit._checks import check_bool, check_choice, check_int, check_number, check_str, describe
+from toolkit._torch import check_device
+from toolkit.control.evaluate import tracking_rmse
 from toolkit.control.ppo import Policy, PPOConfig, load, save, train
-from toolkit.control.quadrotor import _check_device
 from toolkit.control.task import TrackingTask
 from toolkit.zoo.cache import ensure_entry
 from toolkit.zoo.registry import TRAINING_LOG
@@ -82,27 +82,33 @@ def as_actor(agent):
 
 
 @torch.no_grad()
-def evaluate(agent, task: TrackingTask, steps: int | None = None) -> dict[str, float]:
+def evaluate(
+    agent, task: TrackingTask, steps: int | None = None, *, settle: float = 0.0
+) -> dict[str, float]:
     """Run ``agent`` — a ``Policy`` (deterministic actions) or a classical controller such as
     ``GeometricController`` — from ``task.reset()`` for ``steps`` (default one episode) and
-    score each env's first episode: ``rmse_m``, the root-mean-square position error [m] over
-    all env-steps before termination; ``crash_fraction``, envs terminated; ``mean_reward`` per
-    step before termination."""
+    score each env's first episode: ``rmse_m``, the root-mean-square position error [m] pooled
+    over the env-steps before termination at ``t > settle`` [s] after the reset (default all:
+    tasks start on the reference; see ``evaluate.tracking_rmse``); ``crash_fraction``, envs
+    terminated; ``mean_reward`` per step before termination."""
     steps = _check_steps(task, steps)
+    settle = check_number("settle", settle, minimum=0.0)
     obs, _ = task.reset()
     act = as_actor(agent)
     alive = torch.ones(task.num_envs, dtype=torch.bool, device=task.device)
-    squared, rewards, counted = 0.0, 0.0, 0
+    squared, counted, rewards = [], [], 0.0
     for _ in range(steps):
         obs, _, reward, terminated, _, info = task.step(act(obs, task))
-        squared += float(info["p_err"].square().sum(-1)[alive].sum())
+        squared.append(info["p_err"].square().sum(-1))
+        counted.append(alive.clone())
         rewards += float(reward[alive].sum())
-        counted += int(alive.sum())
         alive &= ~terminated
+    time = task.env.dt_control * torch.arange(1, steps + 1, dtype=torch.float64)
+    rmse = tracking_rmse(torch.stack(squared), time, settle, counted=torch.stack(counted))
     return {
-        "rmse_m": math.sqrt(squared / max(counted, 1)),
+        "rmse_m": float(rmse),
         "crash_fraction": 1 - float(alive.float().mean()),
-        "mean_reward": rewards / max(counted, 1),
+        "mean_reward": rewards / max(int(torch.stack(counted).sum()), 1),
     }
 
 
@@ -166,9 +172,8 @@ def load_policy(
     evaluation metrics. Arguments are checked before the cache is touched: an unknown ``name``
     raises ``ValueError`` listing the available ones."""
     recipe = policy_recipe(name, seed=seed, total_steps=total_steps)
-    if not isinstance(rebuild, bool):
-        raise TypeError(f"rebuild must be True or False, got {describe(rebuild)}")
-    device = _check_device(device)
+    check_bool("rebuild", rebuild)
+    device = check_device("device", device)
     entry = _entry(name, recipe, rebuild)
     return load(entry / POLICY_FILE, device=device)
 

@@ -76,7 +76,16 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor
 
-from toolkit._checks import check_choice, check_int, check_number, check_range_pair, describe
+from toolkit._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_range_pair,
+    check_vector,
+    describe,
+)
+from toolkit._torch import check_device, check_dtype, check_positive
 
 GRAVITY = 9.81  # m/s²
 DT_CONTROL = 0.02  # s, 50 Hz
@@ -131,66 +140,6 @@ _QUAT_RATE_TERMS = (
 )
 
 
-def _check_device(device: object) -> torch.device:
-    """A ``torch.device`` (or its name) that exists on this machine."""
-    if not isinstance(device, str | torch.device):
-        raise TypeError(f"device must be a str or torch.device, got {describe(device)}")
-    try:
-        device = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"device {device!r} is not a torch device: {exc}") from None
-    count = torch.cuda.device_count()
-    if device.type == "cuda" and (device.index or 0) >= count:
-        raise ValueError(
-            f"device {str(device)!r} asked for, but this machine has {count} CUDA devices; "
-            "use device='cpu'"
-        )
-    return device
-
-
-def _check_dtype(dtype: object) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype):
-        raise TypeError(f"dtype must be a torch.dtype, got {describe(dtype)}")
-    return check_choice("dtype", dtype, DTYPES)
-
-
-def _check_vector(
-    name: str, value: object, size: int, *, minimum: float | None = None, strict_min=False
-) -> tuple[float, ...]:
-    """``size`` finite numbers (a sequence or 1-D tensor), each ``>= minimum`` (``>`` if strict)."""
-    if isinstance(value, Tensor):
-        value = value.tolist()
-    if isinstance(value, str) or not hasattr(value, "__len__"):
-        raise TypeError(f"{name} must be a sequence of {size} numbers, got {describe(value)}")
-    if len(value) != size:
-        raise ValueError(f"{name} must hold {size} numbers, got {len(value)}")
-    return tuple(
-        check_number(f"{name}[{i}]", v, minimum=minimum, strict_min=strict_min)
-        for i, v in enumerate(value)
-    )
-
-
-def _check_values(name: str, value: object, *, maximum: float | None = None) -> Tensor | float:
-    """A float or a floating tensor whose entries are finite, ``> 0`` and ``< maximum`` when
-    given; the error names the first offending index."""
-    if isinstance(value, Tensor):
-        if not value.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-        entries = value
-    else:
-        value = check_number(name, value)
-        entries = torch.tensor(value)
-    bad = ~torch.isfinite(entries) | (entries <= 0)
-    if maximum is not None:
-        bad |= entries >= maximum
-    if bool(bad.any()):
-        index = tuple(bad.nonzero()[0].tolist())
-        where = f"{name}[{', '.join(map(str, index))}]" if index else name
-        bounds = f"in (0, {maximum})" if maximum is not None else "> 0"
-        raise ValueError(f"{where} must be finite and {bounds}, got {entries[index].item()}")
-    return value
-
-
 def _quadratic_matrix(rows, **kw) -> Tensor:
     out = torch.zeros(len(rows), 28, **kw)
     for r, terms in enumerate(rows):
@@ -224,7 +173,7 @@ class QuadParams:
                     f"got {tuple(value.shape)}"
                 )
             maximum = 1.0 if f.name == "motor_alpha" else None
-            _check_values(f"QuadParams.{f.name}", value, maximum=maximum)
+            check_positive(f"QuadParams.{f.name}", value, maximum=maximum)
 
     def __len__(self) -> int:
         return self.mass.shape[0]
@@ -300,10 +249,10 @@ def sample_params(
     """
     n = check_int("n", n, minimum=1)
     ranges = _resolve_ranges(ranges)
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype("dtype", dtype, DTYPES)
     if device is None:
         device = generator.device if generator is not None else "cpu"
-    device = _check_device(device)
+    device = check_device("device", device)
     values = {}
     for name in PARAM_NAMES:
         lo, hi = ranges[name]
@@ -316,7 +265,8 @@ def nominal_params(
     n: int = 1, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
 ) -> QuadParams:
     """Midpoint of ``TRAIN_RANGES``: m = 0.546 kg, L = 0.123 m, T/W = 2.75, α = 0.4, K_p × 1."""
-    n, device, dtype = check_int("n", n, minimum=1), _check_device(device), _check_dtype(dtype)
+    n = check_int("n", n, minimum=1)
+    device, dtype = check_device("device", device), check_dtype("dtype", dtype, DTYPES)
     return QuadParams(
         **{
             name: torch.full((n,), sum(TRAIN_RANGES[name]) / 2, device=device, dtype=dtype)
@@ -481,16 +431,14 @@ class QuadrotorEnv:
     ):
         if payload is not None and not isinstance(payload, MassStep | RopePayload):
             raise TypeError(f"payload must be MassStep, RopePayload or None, got {payload!r}")
-        if not isinstance(wind, bool):
-            raise TypeError(f"wind must be True or False, got {describe(wind)}")
         if reference is not None and not callable(reference):
             raise TypeError(f"reference must be callable or None, got {describe(reference)}")
         self.num_envs = num_envs = check_int("num_envs", num_envs, minimum=1)
-        self.device = _check_device(device)
-        self.dtype = dtype = _check_dtype(dtype)
+        self.device = check_device("device", device)
+        self.dtype = dtype = check_dtype("dtype", dtype, DTYPES)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(check_int("seed", seed, minimum=0))
-        self.wind_enabled = wind
+        self.wind_enabled = check_bool("wind", wind)
         self.wind_max = check_number("wind_max", wind_max, minimum=0.0)
         self.wind_walk_std = check_number("wind_walk_std", wind_walk_std, minimum=0.0)
         self.payload = payload
@@ -505,8 +453,8 @@ class QuadrotorEnv:
                 self._ranges = _resolve_ranges(params)
             self.params = nominal_params(num_envs, device=self.device, dtype=dtype)
         kw = dict(device=self.device, dtype=dtype)
-        max_rate = _check_vector("max_rate", max_rate, 3, minimum=0.0, strict_min=True)
-        kp_rate = _check_vector("kp_rate", kp_rate, 3, minimum=0.0, strict_min=True)
+        max_rate = check_vector("max_rate", max_rate, 3, minimum=0.0, strict_min=True)
+        kp_rate = check_vector("kp_rate", kp_rate, 3, minimum=0.0, strict_min=True)
         self.max_rate = torch.tensor(max_rate, **kw)
         self._kp_rate = torch.tensor(kp_rate, **kw)[:, None]
         self._mixer = torch.tensor(_MIXER, **kw)

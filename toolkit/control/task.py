@@ -61,7 +61,7 @@ from toolkit.control.trajectories import make_trajectory
 
 OBS_MODES = ("imc", "plain", "privileged")
 DYN_ERR_DIM = 7
-MAX_POSITION_ERROR = 5.0  # m, termination threshold on ‖p_err‖
+CRASH_DISTANCE = 5.0  # m, ‖p_err‖ that ends an episode: a crash (the paper's termination)
 YAW_WEIGHT = 0.2
 VELOCITY_WEIGHT = 0.1
 
@@ -240,7 +240,7 @@ class TrackingTask:
         diverged = env_info["diverged"]
         reward = tracking_reward(p_err, v_err, yaw_err, action, last_action, self.action_rate_coef)
         reward = torch.where(diverged, 0.0, reward)
-        terminated = diverged | (p_err.norm(dim=-1) > MAX_POSITION_ERROR)
+        terminated = diverged | (p_err.norm(dim=-1) > CRASH_DISTANCE)
         truncated = ~terminated & (self._steps >= self.episode_steps)
         self._return += reward
         info = {

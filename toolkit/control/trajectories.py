@@ -46,8 +46,15 @@ import math
 import torch
 from torch import Tensor
 
-from toolkit._checks import check_choice, check_int, check_number, check_str, describe
-from toolkit.control.quadrotor import _check_device, _check_vector
+from toolkit._checks import (
+    check_choice,
+    check_int,
+    check_number,
+    check_str,
+    check_vector,
+    describe,
+)
+from toolkit._torch import check_device
 
 TRAJECTORIES = ("hover", "circle", "zigzag", "polynomial")
 
@@ -227,10 +234,10 @@ class Polynomial(Trajectory):
         num_envs = check_int("num_envs", num_envs, minimum=1)
         self.segment_time = check_number("segment_time", segment_time, minimum=0, strict_min=True)
         duration = check_number("duration", duration, minimum=0.0, strict_min=True)
-        extent = _check_vector("extent", extent, 3, minimum=0.0)
+        extent = check_vector("extent", extent, 3, minimum=0.0)
         max_speed = check_number("max_speed", max_speed, minimum=0.0)
         max_accel = check_number("max_accel", max_accel, minimum=0.0)
-        device = _check_device(device)
+        device = check_device("device", device)
         segments = max(1, math.ceil(duration / segment_time - 1e-9))
         kw = dict(generator=generator, device=device)
 
@@ -292,7 +299,7 @@ def make_trajectory(
     polynomial knots are drawn from it."""
     check_choice("trajectory", check_str("trajectory", name), TRAJECTORIES)
     num_envs = check_int("num_envs", num_envs, minimum=1)
-    device = _check_device(device)
+    device = check_device("device", device)
     if name == "hover":
         return Hover(**kwargs)
     if name == "polynomial":
