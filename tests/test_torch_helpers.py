@@ -15,7 +15,14 @@ from transformers import (
     LlamaForCausalLM,
 )
 
-from toolkit._torch import check_device, check_dtype, check_positive, decoder_layers, eval_mode
+from toolkit._torch import (
+    check_device,
+    check_dtype,
+    check_module,
+    check_positive,
+    decoder_layers,
+    eval_mode,
+)
 
 TINY = {"vocab_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}
 
@@ -135,5 +142,12 @@ def test_decoder_layers_names_an_unknown_model(model):
 
 
 def test_decoder_layers_refuses_a_non_module():
-    with pytest.raises(TypeError, match="model must be a torch nn.Module"):
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         decoder_layers("gpt2")
+
+
+def test_check_module():
+    linear = nn.Linear(1, 1)
+    assert check_module("model", linear) is linear
+    with pytest.raises(TypeError, match="encoder must be a torch.nn.Module, got 'gpt2' \\(str\\)"):
+        check_module("encoder", "gpt2")

@@ -20,6 +20,7 @@ __all__ = [
     "LAYER_PATHS",
     "check_device",
     "check_dtype",
+    "check_module",
     "check_positive",
     "decoder_layers",
     "eval_mode",
@@ -58,6 +59,13 @@ def check_dtype(
     if not isinstance(value, torch.dtype):
         raise TypeError(f"{name} must be a torch.dtype, got {describe(value)}")
     return value if options is None else check_choice(name, value, options)
+
+
+def check_module(name: str, value: object) -> nn.Module:
+    """A torch ``nn.Module`` (e.g. a Hugging Face model)."""
+    if not isinstance(value, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {describe(value)}")
+    return value
 
 
 def check_positive(name: str, value: object, *, maximum: float | None = None) -> Tensor | float:
@@ -102,9 +110,7 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList:
     ``model.transformer.h`` of GPT-2, ``model.bert.encoder.layer`` of BERT. Anything else is a
     ``ValueError`` naming the model's class.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch nn.Module, got {describe(model)}")
-    base = getattr(model, "base_model", model)
+    base = getattr(check_module("model", model), "base_model", model)
     for path in LAYER_PATHS:
         layers = reduce(
             lambda module, attribute: getattr(module, attribute, None), path.split("."), base

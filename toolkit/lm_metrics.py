@@ -20,6 +20,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from toolkit._checks import check_int, check_nonempty, check_str, describe
+from toolkit._torch import check_module
 from toolkit.alignment.checks import model_positions
 
 
@@ -48,9 +49,7 @@ def check_tokenizer(tokenizer: object) -> PreTrainedTokenizerBase:
 
 def check_model(model: object) -> torch.nn.Module:
     """A torch module (a Hugging Face model) to score texts with."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
-    return model
+    return check_module("model", model)
 
 
 def _targets(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:

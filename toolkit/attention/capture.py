@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from toolkit._checks import check_bool, check_choice, check_int, check_nonempty, describe
-from toolkit._torch import eval_mode
+from toolkit._torch import check_module, eval_mode
 
 __all__ = ["QKCapture", "attention_modules", "capture_qk"]
 
@@ -311,15 +311,9 @@ def _projection_hooks(recorder: _Recorder) -> Iterator[None]:
             handle.remove()
 
 
-def _check_model(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch nn.Module, got {describe(model)}")
-    return model
-
-
 def _text_config(model: object):
     """``model``'s (decoder) text config; TypeError for an object without a transformers one."""
-    config = getattr(_check_model(model), "config", None)
+    config = getattr(check_module("model", model), "config", None)
     if not hasattr(config, "get_text_config"):
         raise TypeError(f"`model` ({type(model).__name__}) has no transformers config")
     return config.get_text_config(decoder=True)
@@ -468,7 +462,7 @@ def capture_qk(
     ``max_position_embeddings``, an ``attention_mask`` that is not 0/1 or has a row of padding
     only, repeated or negative ``layers``.
     """
-    _check_model(model)
+    check_module("model", model)
     _check_input_ids("input_ids", input_ids, model)
     attention_mask = _check_attention_mask(attention_mask, input_ids)
     keep = _check_layers(layers)

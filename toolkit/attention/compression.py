@@ -60,9 +60,9 @@ from transformers.cache_utils import Cache, DynamicLayer
 from transformers.models.llama.modeling_llama import rotate_half
 
 from toolkit._checks import check_bool, check_int, check_number, describe
+from toolkit._torch import check_module
 from toolkit.attention.capture import (
     _check_input_ids,
-    _check_model,
     attention_modules,
 )
 from toolkit.attention.scorers import Scorer, make_scorer
@@ -462,7 +462,7 @@ def continuation_perplexity(
     ``token_by_token`` (default: only for a :class:`StreamingKVCompressor`, whose budget must
     be enforced at every step).
     """
-    _check_input_ids("input_ids", input_ids, _check_model(model))
+    _check_input_ids("input_ids", input_ids, check_module("model", model))
     total = input_ids.shape[1]
     prefix_len = check_int("prefix_len", prefix_len)
     if not 1 <= prefix_len < total:

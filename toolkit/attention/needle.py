@@ -36,7 +36,8 @@ from toolkit._checks import (
     check_str,
     describe,
 )
-from toolkit.attention.capture import _check_input_ids, _check_model
+from toolkit._torch import check_module
+from toolkit.attention.capture import _check_input_ids
 from toolkit.data.retrieval import NeedleExample
 
 
@@ -120,7 +121,7 @@ def needle_accuracy(
     whose tokens plus ``max_new_tokens`` exceed the model's ``max_position_embeddings``, is
     refused naming its index in ``examples``.
     """
-    _check_model(model)
+    check_module("model", model)
     _check_tokenizer(tokenizer)
     _check_examples(examples)
     if max_new_tokens is not None:
