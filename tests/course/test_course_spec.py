@@ -93,3 +93,10 @@ def test_cli_prints_the_map_and_the_grid(capsys, monkeypatch):
     assert main(["course", "map"]) == 0
     out = capsys.readouterr().out
     assert COURSE.title in out and "| literacy \\ AI as |" in out
+
+
+def test_the_teachers_guide_shows_the_current_grid():
+    guide = (ROOT / "docs" / "course.md").read_text()
+    assert coverage_markdown(COURSE) in guide, (
+        "docs/course.md: paste the table of `python -m toolkit course map` (grid coverage)"
+    )
