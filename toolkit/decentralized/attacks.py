@@ -105,6 +105,8 @@ class Attack:
         each ball; draw it outside so that every execution path uses the same numbers.
         """
         W = W.detach()
+        if not bool((eps > 0).any()):  # no budget anywhere: no gradient to compute
+            return x
         if self.kind == "fgsm":
             return x + _per_sample(eps, x) * self.direction(model.input_grad(W, x, y))
         if self.needs_noise and start is None:

@@ -91,7 +91,7 @@ def components(A: np.ndarray) -> list[list[int]]:
     graph = nx.Graph()
     graph.add_nodes_from(range(len(A)))
     graph.add_edges_from(zip(*np.nonzero(np.asarray(A)), strict=True))
-    groups = [sorted(c) for c in nx.connected_components(graph)]
+    groups = [sorted(int(k) for k in c) for c in nx.connected_components(graph)]
     return sorted(groups, key=lambda c: (-len(c), c[0]))
 
 
