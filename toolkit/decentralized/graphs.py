@@ -68,7 +68,7 @@ def combination_matrix(graph: nx.Graph, rule: str = "metropolis") -> np.ndarray:
     n_agents = graph.number_of_nodes()
     if n_agents == 0:
         raise ValueError("graph has no nodes; it needs one node per agent")
-    if sorted(graph.nodes) != list(range(n_agents)):
+    if set(graph.nodes) != set(range(n_agents)):
         raise ValueError(
             f"graph nodes must be the agents 0..{n_agents - 1}; relabel them with "
             "networkx.convert_node_labels_to_integers"
