@@ -227,7 +227,7 @@ def _path(steps: list[list[Candidate]], beam: _Beam) -> list[int]:
     return path[::-1]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def _search(model, tokenizer, prompt: str, heuristic: Heuristic, config: DeALConfig, seed: int):
     eos = tokenizer.eos_token_id
     device = next(model.parameters()).device
