@@ -15,7 +15,8 @@ averages its parameters with its neighbours' through a left-stochastic combinati
 * :mod:`~toolkit.decentralized.training` — diffusion, consensus, non-cooperative and
   centralized training (``STRATEGIES``) in one process, and robust accuracy;
 * :mod:`~toolkit.decentralized.distributed` — the same training with one ``torch.distributed``
-  process per agent (gloo), from Python or ``torchrun``.
+  process per agent (gloo), from Python or ``torchrun``;
+* :mod:`~toolkit.decentralized.experiments` — strategies × graphs × seeds scored per agent.
 
 Everything in ``__all__`` loads on first use. Equations and defaults:
 ``docs/methods/decentralized.md``.
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
     from toolkit.decentralized.attacks import ATTACKS, NORMS, Attack, agent_values
     from toolkit.decentralized.data import AgentData, load_digits_agents, split_non_iid
     from toolkit.decentralized.distributed import run_distributed, train_agent
+    from toolkit.decentralized.experiments import (
+        disagreement,
+        mean_interval,
+        robustness_over_training,
+        run_grid,
+        score,
+    )
     from toolkit.decentralized.graphs import (
         RULES,
         TOPOLOGIES,
@@ -82,13 +90,18 @@ __all__ = [
     "check_combination_matrix",
     "combination_matrix",
     "components",
+    "disagreement",
     "load_digits_agents",
     "make_graph",
     "make_model",
+    "mean_interval",
     "mixing_matrix",
     "perron_vector",
     "robust_accuracy",
+    "robustness_over_training",
     "run_distributed",
+    "run_grid",
+    "score",
     "spectral_gap",
     "split_non_iid",
     "train",
