@@ -94,6 +94,13 @@ def test_combination_matrix_check(A, error, match):
         Network("bad", A)
 
 
+def test_network_name():
+    with pytest.raises(TypeError, match="name must be a str"):
+        Network(None, RING)
+    with pytest.raises(ValueError, match="name must not be empty"):
+        Network(" ", RING)
+
+
 def test_disconnected_graph_warns_with_the_agents_cut_off():
     A = combination_matrix(nx.disjoint_union(nx.cycle_graph(3), nx.empty_graph(2)))
     with pytest.warns(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from toolkit._checks import check_choice, check_int, check_probability, describe
+from toolkit._checks import check_choice, check_int, check_probability, check_str, describe
 
 TOPOLOGIES = ("ring", "grid", "erdos_renyi", "full")
 RULES = ("metropolis", "averaging")
@@ -165,6 +165,7 @@ class Network:
     A: np.ndarray
 
     def __post_init__(self) -> None:
+        check_str("name", self.name)
         object.__setattr__(self, "A", check_combination_matrix(self.A))
 
     @classmethod
