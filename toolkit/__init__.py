@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from toolkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from toolkit.seeding import seed_everything
+    from toolkit.seeding import generator, seed_everything, stream
 
 __version__ = "0.1.0"
-__all__ = ["seed_everything"]
+__all__ = ["generator", "seed_everything", "stream"]
 __getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)

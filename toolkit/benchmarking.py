@@ -40,7 +40,7 @@ __all__ = [
 RESULT_KEYS = ("benchmark", "date", "machine", "settings", "rows")
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     """The CPU's marketing name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -61,7 +61,7 @@ def machine(device: str) -> dict:
     """The run's hardware and software: CPU model, usable cores, torch's intra-op threads and
     version, the device and, on CUDA, the GPU's name."""
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": _cores(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,

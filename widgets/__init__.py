@@ -10,16 +10,22 @@ from typing import TYPE_CHECKING
 from toolkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from widgets.agent_graph_view import AgentGraphView
     from widgets.attention_geometry_view import AttentionGeometryView
+    from widgets.lineage_view import LineageView
     from widgets.reward_sweep_view import RewardSweepView
+    from widgets.search_tree_view import SearchTreeView
     from widgets.taste_playground import TastePlayground
     from widgets.token_strip import TokenStrip
     from widgets.token_weight_view import TokenWeightView
     from widgets.trajectory_view import TrajectoryView
 
 __all__ = [
+    "AgentGraphView",
     "AttentionGeometryView",
+    "LineageView",
     "RewardSweepView",
+    "SearchTreeView",
     "TastePlayground",
     "TokenStrip",
     "TokenWeightView",

@@ -1,9 +1,7 @@
 """Physics, disturbances, randomization and the vector API of the batched quadrotor."""
 
 import dataclasses
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,8 +17,6 @@ from toolkit.control.quadrotor import (
     nominal_params,
     sample_params,
 )
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "quadrotor.py"
 
 
 def _random_actions(steps, n, seed=0, scale=1.0):
@@ -290,14 +286,3 @@ def test_cuda_matches_cpu():
         gpu, _ = envs[1].step(action.cuda())
     for key in ("p", "v", "q", "omega"):
         torch.testing.assert_close(gpu[key].cpu(), cpu[key], atol=1e-4, rtol=1e-4)
-
-
-def test_benchmark_script_measures_and_formats():
-    spec = importlib.util.spec_from_file_location("benchmarks_quadrotor", BENCHMARK)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    row = bench.measure(8, "cpu", rounds=1, round_s=0.0, min_steps=2)
-    assert row["steps_per_s"] > 0 and row["num_envs"] == 8
-    big = dict(row, num_envs=4096, steps_per_s=2e6, ms_per_step=2.0, cpu_share=1.0)
-    report = bench.table([row, big])
-    assert "| cpu |" in report and "met" in report and "CUDA: not measured" in report

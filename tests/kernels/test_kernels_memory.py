@@ -2,7 +2,7 @@
 
 Every aten op's outputs are seen through a ``TorchDispatchMode`` (which also sees the ops run
 by autograd during ``backward``). Peak resident memory is measured by
-``benchmarks/kernels.py`` instead: on a shared CPU machine an RSS assertion would be flaky.
+``python -m benchmarks kernels`` instead: on a shared CPU machine an RSS assertion would be flaky.
 """
 
 import pytest

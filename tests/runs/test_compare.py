@@ -5,7 +5,7 @@ import math
 import pytest
 
 from toolkit.runs import RunSummary, load_reference, previous_run, write_baselines
-from toolkit.runs.compare import compare_snapshots
+from toolkit.runs.compare import _values_as_notes, compare_snapshots
 
 
 def snap(value=1.0, status="held", metric=2.0, rel_tol=1e-6, **more):
@@ -42,6 +42,15 @@ def test_flipped_verdict_with_equal_values():
 )
 def test_non_finite_values_match_only_themselves(old, new, moved):
     assert bool(changed(snap(metric=old), snap(metric=new))) is moved
+
+
+def test_on_another_cpu_model_moved_values_are_notes_and_flipped_verdicts_still_fail():
+    rows = compare_snapshots("nb", snap(), snap(value=5.0, status="not held", metric=3.0))
+    notes = []
+    still = [(r.name, r.before, r.after) for r in _values_as_notes(rows, notes) if r.changed]
+    assert still == [("claim «A claim»", "held", "not held")]
+    assert len(notes) == 2 and all("another CPU model" in note for note in notes)
+    assert any("m moved 2.0 → 3.0" in note for note in notes)
 
 
 def test_missing_and_new_metrics_are_changes():

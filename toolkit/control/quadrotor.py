@@ -405,7 +405,7 @@ class QuadrotorEnv:
     ``wind_walk_std`` ≥ 0.
 
     On a shared CPU, ``torch.set_num_threads(1)`` can be far faster than intra-op threads
-    competing for busy cores (see ``benchmarks/quadrotor.py``).
+    competing for busy cores (see ``python -m benchmarks quadrotor``).
     """
 
     dt_control = DT_CONTROL

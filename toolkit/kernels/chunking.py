@@ -26,7 +26,7 @@ Accumulators are float32 for bf16/fp16 inputs (``(N + V) × H × 4`` bytes).
 The recomputation costs matmuls: 4 instead of the reference's 3 for log-probs, 6 instead of 4
 for KL (both heads' logits are recomputed). Where matmuls dominate, the chunked path is up to
 ~1.33× / 1.5× slower than the reference; it wins back what the reference spends on full
-``(N, V)`` elementwise passes and fresh pages (``benchmarks/kernels.py`` measures both).
+``(N, V)`` elementwise passes and fresh pages (``python -m benchmarks kernels`` measures both).
 
 The default chunk holds ``budget // (4 V)`` rows: 32 MiB of float32 logits per chunk on the
 CPU (64 rows at V = 128k; a step needs a few such buffers, ~100 MiB whatever B×T is), 256 MiB

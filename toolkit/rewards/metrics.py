@@ -23,6 +23,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from toolkit._checks import check_int, check_nonempty, check_str, describe
+from toolkit._torch import eval_mode
 from toolkit.lm_metrics import check_fits_model, check_model, check_texts, check_tokenizer
 
 
@@ -79,24 +80,22 @@ def reward_scores(
     texts = [p + r + tokenizer.eos_token for p, r in zip(prompts, responses, strict=True)]
     for i, ids in enumerate(tokenizer(texts, add_special_tokens=True)["input_ids"]):
         check_fits_model(model, len(ids), f"pair {i} (prompts[{i}] + responses[{i}])")
-    was_training = model.training
-    model.eval()
     side, tokenizer.padding_side = tokenizer.padding_side, "right"
     try:
         scores = []
-        for start in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                texts[start : start + batch_size],
-                return_tensors="pt",
-                padding=True,
-                add_special_tokens=True,
-            )
-            batch = batch.to(model.device)
-            scores.append(model(**batch).logits[:, 0].float().cpu())
+        with eval_mode(model):
+            for start in range(0, len(texts), batch_size):
+                batch = tokenizer(
+                    texts[start : start + batch_size],
+                    return_tensors="pt",
+                    padding=True,
+                    add_special_tokens=True,
+                )
+                batch = batch.to(model.device)
+                scores.append(model(**batch).logits[:, 0].float().cpu())
         return torch.cat(scores)
     finally:
         tokenizer.padding_side = side
-        model.train(was_training)
 
 
 def preference_accuracy(model, tokenizer, rows: Iterable[Mapping]) -> float:
