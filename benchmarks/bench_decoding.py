@@ -29,6 +29,7 @@ from toolkit.decoding import DeALConfig, KeywordCoverage, deal_generate
 from toolkit.zoo import load_causal_lm
 
 KEYWORDS = ("music", "plot", "boring")
+GPU_PLAN = "the same k × l grid on CUDA"
 
 
 def settings(*, smoke: bool, device: str) -> dict:
