@@ -43,7 +43,7 @@ def check_tokenizer(tokenizer: object) -> PreTrainedTokenizerBase:
     if not isinstance(tokenizer, PreTrainedTokenizerBase):
         raise TypeError(f"tokenizer must be a Hugging Face tokenizer, got {describe(tokenizer)}")
     if tokenizer.eos_token_id is None:
-        raise ValueError("tokenizer has no eos_token; set tokenizer.eos_token first")
+        raise ValueError("tokenizer has no eos_token (EOS token); set tokenizer.eos_token first")
     return tokenizer
 
 

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from toolkit._checks import check_int, check_number, describe
+from toolkit.lm_metrics import check_tokenizer
 from toolkit.zoo.tokenizer import check_texts
 
 
@@ -41,20 +42,12 @@ class LMTrainConfig:
         check_int("seed", self.seed, minimum=0)
 
 
-def _check_tokenizer(tokenizer: object) -> PreTrainedTokenizerBase:
-    if not isinstance(tokenizer, PreTrainedTokenizerBase):
-        raise TypeError(f"tokenizer must be a Hugging Face tokenizer, got {describe(tokenizer)}")
-    if tokenizer.eos_token_id is None:
-        raise ValueError("tokenizer has no EOS token; rows start with one, so set eos_token")
-    return tokenizer
-
-
 def pack_texts(
     texts: Sequence[str], tokenizer: PreTrainedTokenizerBase, block_size: int
 ) -> torch.Tensor:
     """Concatenate ``EOS text EOS text ...`` and cut it into rows: ``(N, block_size)``."""
     texts = check_texts(texts)
-    eos = _check_tokenizer(tokenizer).eos_token_id
+    eos = check_tokenizer(tokenizer).eos_token_id
     check_int("block_size", block_size, minimum=2)
     stream: list[int] = []
     for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
@@ -82,7 +75,7 @@ def document_rows(
     must reach ``block_size - 1`` tokens.
     """
     texts = check_texts(texts)
-    _check_tokenizer(tokenizer)
+    check_tokenizer(tokenizer)
     check_int("block_size", block_size, minimum=2)
     if target_spans is not None:
         _check_spans(target_spans, texts)
