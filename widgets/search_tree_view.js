@@ -44,7 +44,7 @@ function render({ model, el }) {
     tree.append(column);
   });
 
-  const root = h("div", "rt-widget rt-search-tree");
+  const root = h("div", "rt-widget rt-search-tree-view");
   root.append(title, tree, detail);
   el.append(root);
 

@@ -33,6 +33,10 @@ from toolkit.claims import load_claims
 from toolkit.metrics import load_metrics
 from toolkit.runs.summary import SUMMARY, NotebookResult, RunSummary
 
+# Values that come out of training declare rel_tol >= this. Smoke training is not bit-for-bit
+# repeatable between processes here (observed: the same commit, two fresh runs, gaps that
+# moved by 0.1–0.9), so such values are reported as notes and only their verdicts are asserted.
+TRAINED_REL_TOL = 1e-3
 PROVENANCE = ("seed", "parameters", "torch", "platform", "cpu")
 
 
@@ -46,6 +50,7 @@ class Row:
     after: object
     tolerance: str = ""
     changed: bool = False
+    rel_tol: float = 0.0
 
 
 @dataclass
@@ -154,7 +159,8 @@ def _value_rows(notebook: str, label: str, before: dict, after: dict) -> list[Ro
         old_value = None if old is None else old["value"]
         new_value = None if new is None else new["value"]
         changed = old is None or new is None or not _same(old_value, new_value, **_tols(spec))
-        rows.append(Row(notebook, label.format(key), old_value, new_value, tol, changed))
+        row = Row(notebook, label.format(key), old_value, new_value, tol, changed, spec["rel_tol"])
+        rows.append(row)
     return rows
 
 
@@ -218,19 +224,21 @@ def compare_run(
         made = provenance(run_dir, result)
         comparison.notes += _provenance_notes(result.notebook, before, made)
         rows = compare_snapshots(result.notebook, before, after)
-        if before.get("cpu", made["cpu"]) != made["cpu"]:
-            rows = _values_as_notes(rows, comparison.notes)
+        other_cpu = before.get("cpu", made["cpu"]) != made["cpu"]
+        loose = [r for r in rows if other_cpu or r.rel_tol >= TRAINED_REL_TOL]
+        _values_as_notes(loose, comparison.notes, "on another CPU model" if other_cpu else "")
         comparison.rows += rows
     return comparison
 
 
-def _values_as_notes(rows: list[Row], notes: list[str]) -> list[Row]:
-    """Another CPU model: moved values become notes; verdicts and missing values still count."""
+def _values_as_notes(rows: list[Row], notes: list[str], why: str = "") -> list[Row]:
+    """Moved values become notes; verdicts and missing values still count as changes."""
     for row in rows:
         if row.changed and row.tolerance and None not in (row.before, row.after):
+            where = f" {why}" if why else " (a training-derived value)"
             notes.append(
                 f"{row.notebook}: {row.name} moved {text(row.before)} → {text(row.after)} "
-                f"(tolerance {row.tolerance}) on another CPU model; not counted as a change"
+                f"(tolerance {row.tolerance}){where}; not counted as a change"
             )
             row.changed = False
     return rows
