@@ -159,18 +159,9 @@ def _md(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(run_dir: str | Path) -> str:
-    """The run's claims and metrics as Markdown tables (full-run results for the README)."""
-    run_dir = Path(run_dir)
-    summary = RunSummary.load(run_dir)
-    claims, metrics = _collect(run_dir, summary)
-    mode = "smoke" if summary.smoke else "full"
-    lines = [
-        f"Run {summary.started} ({mode} mode)",
-        "",
-        "| Notebook | Claim | Measured | Check | Result |",
-        "| --- | --- | --- | --- | --- |",
-    ]
+def claims_markdown(claims: list[Claim]) -> list[str]:
+    """Claims as the lines of a Markdown table: notebook, claim, measured, check, result."""
+    lines = ["| Notebook | Claim | Measured | Check | Result |", "| --- | --- | --- | --- | --- |"]
     for c in claims:
         measured = ", ".join(f"{k} = {_fmt(v)}" for k, v in c.measured.items())
         verdict = _VERDICT[c.status] + (f" ({c.reason})" if c.reason else "")
@@ -178,6 +169,22 @@ def markdown(run_dir: str | Path) -> str:
             f"| {_md(c.notebook or '')} | {_md(c.claim)} | {_md(measured)} | "
             f"`{_md(c.holds_if)}` | {_md(verdict)} |"
         )
-    lines += ["", "| Notebook | Metric | Value |", "| --- | --- | --- |"]
-    lines += [f"| {_md(m.notebook or '')} | `{_md(m.name)}` | {_fmt(m.value)} |" for m in metrics]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def metrics_markdown(metrics: list[Metric]) -> list[str]:
+    """Metrics as the lines of a Markdown table: notebook, metric, value."""
+    lines = ["| Notebook | Metric | Value |", "| --- | --- | --- |"]
+    return lines + [
+        f"| {_md(m.notebook or '')} | `{_md(m.name)}` | {_fmt(m.value)} |" for m in metrics
+    ]
+
+
+def markdown(run_dir: str | Path) -> str:
+    """The run's claims and metrics as Markdown tables."""
+    run_dir = Path(run_dir)
+    summary = RunSummary.load(run_dir)
+    claims, metrics = _collect(run_dir, summary)
+    mode = "smoke" if summary.smoke else "full"
+    lines = [f"Run {summary.started} ({mode} mode)", "", *claims_markdown(claims), ""]
+    return "\n".join(lines + metrics_markdown(metrics)) + "\n"
