@@ -79,8 +79,13 @@ def _cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from toolkit.runs import markdown, previous_run, write_report
+    from toolkit.runs import find_notebooks, markdown, previous_run, update_readme, write_report
 
+    if args.readme is not None:
+        notebooks = [nb.name for nb in find_notebooks(args.notebooks)]
+        changed = update_readme(args.readme, args.runs, notebooks)
+        print(f"{args.readme}: {'results rewritten' if changed else 'results unchanged'}")
+        return 0
     if args.markdown:
         print(markdown(args.run_dir), end="")
         return 0
@@ -169,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.set_defaults(func=_cmd_zoo)
 
     report = commands.add_parser("report", help="rewrite a run directory's index.html")
-    report.add_argument("run_dir", type=Path)
+    report.add_argument("run_dir", nargs="?", type=Path, default=Path("runs/latest"))
     report.add_argument(
         "--compare",
         type=Path,
@@ -180,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--markdown", action="store_true", help="print claims and metrics as Markdown tables"
     )
+    report.add_argument(
+        "--readme",
+        type=Path,
+        metavar="README",
+        help="rewrite README's generated results block from each notebook's latest full run",
+    )
+    report.add_argument("--runs", type=Path, default=Path("runs"), help="--readme: the runs root")
+    report.add_argument("--notebooks", default="notebooks", help="--readme: notebooks listed")
     report.set_defaults(func=_cmd_report)
 
     baselines = commands.add_parser(

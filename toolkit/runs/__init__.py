@@ -17,6 +17,7 @@ from toolkit.runs.compare import (
     write_baselines,
 )
 from toolkit.runs.execute import check_parameters, find_notebooks, run_notebooks
+from toolkit.runs.readme import update_readme
 from toolkit.runs.report import markdown, write_report
 from toolkit.runs.summary import NotebookResult, RunSummary
 
@@ -32,6 +33,7 @@ __all__ = [
     "markdown",
     "previous_run",
     "run_notebooks",
+    "update_readme",
     "write_baselines",
     "write_report",
 ]
