@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from widgets.token_strip import TokenStrip
     from widgets.token_weight_view import TokenWeightView
     from widgets.trajectory_view import TrajectoryView
+    from widgets.word_association_view import WordAssociationView
 
 __all__ = [
     "AgentGraphView",
@@ -30,5 +31,6 @@ __all__ = [
     "TokenStrip",
     "TokenWeightView",
     "TrajectoryView",
+    "WordAssociationView",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, __file__, __all__)
