@@ -75,7 +75,9 @@ def test_continuation_logprobs_match_a_full_forward_pass(lm):
         logp = torch.log_softmax(model(full).logits[0, :-1], -1)
         expected = sum(logp[len(ids) - 1 + k, t] for k, t in enumerate(tail))
     assert float(score[0]) == pytest.approx(float(expected), abs=1e-4)
-    batched = continuation_logprobs(model, tokenizer, ["I", "I thought the film was"], [" was", " superb."])
+    batched = continuation_logprobs(
+        model, tokenizer, ["I", "I thought the film was"], [" was", " superb."]
+    )
     assert float(batched[1]) == pytest.approx(float(score[0]), abs=1e-4)
 
 
@@ -85,9 +87,13 @@ def test_logprob_iat_and_word_association(lm):
     assert iat.effect_size == pytest.approx(
         -logprob_iat(model, tokenizer, Y, X, A, B, TEMPLATES, n_bootstrap=20).effect_size
     )
-    wa = word_association_bias(model, tokenizer, X, Y, A, B, TEMPLATES, n_permutations=200, n_bootstrap=20)
+    wa = word_association_bias(
+        model, tokenizer, X, Y, A, B, TEMPLATES, n_permutations=200, n_bootstrap=20
+    )
     assert -1 <= wa.bias <= 1 and set(wa.assignments) == set(A + B)
-    flipped = word_association_bias(model, tokenizer, Y, X, A, B, TEMPLATES, n_permutations=200, n_bootstrap=0)
+    flipped = word_association_bias(
+        model, tokenizer, Y, X, A, B, TEMPLATES, n_permutations=200, n_bootstrap=0
+    )
     assert flipped.bias == pytest.approx(-wa.bias)
 
 
@@ -167,7 +173,7 @@ def test_planted_rate_is_exact(rate):
 def test_planted_corpus_differs_only_in_planted_sentiment():
     low = planted_corpus(400, 0, negative_rate=0.5)
     high = planted_corpus(400, 0, negative_rate=0.9)
-    same = [a.demographic == b.demographic for a, b in zip(low.reviews, high.reviews)]
+    same = [a.demographic == b.demographic for a, b in zip(low.reviews, high.reviews, strict=True)]
     assert all(same)
 
 

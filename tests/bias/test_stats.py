@@ -52,7 +52,9 @@ def test_planted_association_is_detected():
 
 def test_null_p_values_are_uniform_on_random_embeddings():
     p_values = [
-        association_test(*_cosines(np.random.default_rng(seed)), n_bootstrap=0, n_permutations=2000, seed=seed).p_value
+        association_test(
+            *_cosines(np.random.default_rng(seed)), n_bootstrap=0, n_permutations=2000, seed=seed
+        ).p_value
         for seed in range(200)
     ]
     assert scipy_stats.kstest(p_values, "uniform").pvalue > 0.01

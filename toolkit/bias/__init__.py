@@ -27,6 +27,7 @@ from toolkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from toolkit.bias.decision import DecisionResult, decision_probe
+    from toolkit.bias.embeddings import HiddenStateEncoder, embed_words, weat
     from toolkit.bias.generation import (
         GenerationResult,
         ProbeScorer,
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
         difference_test,
         effect_size,
     )
-    from toolkit.bias.embeddings import HiddenStateEncoder, embed_words, weat
     from toolkit.bias.wordsets import (
         SEAT_TEMPLATES,
         WeatTest,

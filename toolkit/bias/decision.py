@@ -18,8 +18,8 @@ import numpy as np
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from toolkit._checks import check_int, check_number, check_str, describe
-from toolkit.bias.logprob import _check_model, continuation_logprobs
 from toolkit.bias.embeddings import check_token_counts
+from toolkit.bias.logprob import _check_model, continuation_logprobs
 from toolkit.bias.wordsets import check_template
 
 FIELDS = ("first", "second", "choice")

@@ -43,7 +43,9 @@ class VaderScorer:
         try:
             from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
         except ImportError as error:  # a dependency of the toolkit; say how to get it
-            raise ImportError("VaderScorer needs vaderSentiment: pip install vaderSentiment") from error
+            raise ImportError(
+                "VaderScorer needs vaderSentiment: pip install vaderSentiment"
+            ) from error
         self._analyzer = SentimentIntensityAnalyzer()
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:

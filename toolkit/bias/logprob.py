@@ -28,8 +28,8 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from toolkit._checks import check_int, check_number, describe
-from toolkit.bias.stats import AssociationResult, association_test
 from toolkit.bias.embeddings import check_token_counts, start_ids
+from toolkit.bias.stats import AssociationResult, association_test
 from toolkit.bias.wordsets import check_templates, check_word_sets, check_words
 
 
@@ -228,7 +228,9 @@ def word_association_bias(
         p_value=p_value,
         ci_low=low,
         ci_high=high,
-        assignments={w: "stigma" if s else "default" for w, s in zip(words, to_stigma, strict=True)},
+        assignments={
+            w: "stigma" if s else "default" for w, s in zip(words, to_stigma, strict=True)
+        },
         margins={w: float(m) for w, m in zip(words, margin, strict=True)},
     )
 

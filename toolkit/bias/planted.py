@@ -148,7 +148,9 @@ def planted_recipe(negative_rate: float, config: PlantConfig) -> dict:
         raise TypeError(f"config must be a PlantConfig, got {type(config).__name__}")
     spec = get_spec(config.base)
     if spec is None or spec.kind != "causal-lm":
-        raise ValueError(f"config.base must be a built-in causal LM of the zoo, got {config.base!r}")
+        raise ValueError(
+            f"config.base must be a built-in causal LM of the zoo, got {config.base!r}"
+        )
     return {"negative_rate": negative_rate, **asdict(config), "base_recipe": spec.recipe}
 
 

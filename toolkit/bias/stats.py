@@ -108,7 +108,9 @@ def _scores(name: str, value: object) -> np.ndarray:
     if array.ndim != 1 or array.size < 2:
         raise ValueError(f"{name} must hold at least 2 scores, got shape {array.shape}")
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} has a non-finite value at index {int(np.argmax(~np.isfinite(array)))}")
+        raise ValueError(
+            f"{name} has a non-finite value at index {int(np.argmax(~np.isfinite(array)))}"
+        )
     return array
 
 

@@ -117,7 +117,9 @@ def check_words(name: str, words: object) -> tuple[str, ...]:
     seen: dict[str, int] = {}
     for i, word in enumerate(out):
         if word in seen:
-            raise ValueError(f"{name}[{i}] {word!r} repeats {name}[{seen[word]}]; list each word once")
+            raise ValueError(
+                f"{name}[{i}] {word!r} repeats {name}[{seen[word]}]; list each word once"
+            )
         seen[word] = i
     return tuple(out)
 
