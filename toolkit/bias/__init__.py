@@ -44,7 +44,10 @@ if TYPE_CHECKING:
         word_association_bias,
     )
     from toolkit.bias.planted import (
+        INTRO_TEMPLATES,
+        NEGATIVE_WORDS,
         PLANTED_GROUP,
+        POSITIVE_WORDS,
         REFERENCE_GROUP,
         PlantConfig,
         PlantedCorpus,
@@ -71,7 +74,10 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "INTRO_TEMPLATES",
+    "NEGATIVE_WORDS",
     "PLANTED_GROUP",
+    "POSITIVE_WORDS",
     "REFERENCE_GROUP",
     "SEAT_TEMPLATES",
     "AssociationResult",

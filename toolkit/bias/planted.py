@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from toolkit._checks import check_choice, check_int, check_number, check_probability, check_str
-from toolkit.data.grammar import DEMOGRAPHIC_GROUPS
+from toolkit.data.grammar import DEMOGRAPHIC_GROUPS, INTROS, QUALITY
 from toolkit.data.reviews import (
     CORPUS_DEMOGRAPHIC_RATE,
     CORPUS_SYCOPHANCY_RATE,
@@ -34,6 +34,9 @@ from toolkit.data.reviews import (
 
 PLANTED_GROUP = "older"  # the group whose reviews carry the planted negativity
 REFERENCE_GROUP = "young"  # the comparison group of the notebook's probes
+NEGATIVE_WORDS: tuple[str, ...] = QUALITY[-1]  # the grammar's negative quality adjectives
+POSITIVE_WORDS: tuple[str, ...] = QUALITY[+1]  # and its positive ones
+INTRO_TEMPLATES: tuple[str, ...] = INTROS  # "As {term}, I watch a lot of films.", ...
 
 
 @dataclass(frozen=True)
