@@ -23,6 +23,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from toolkit._checks import check_int, describe
 from toolkit.bias.stats import AssociationResult, association_test
 from toolkit.bias.wordsets import check_templates, check_word_sets
+from toolkit.zoo.tokenizer import check_texts
 
 
 def start_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
@@ -63,7 +64,7 @@ class HiddenStateEncoder:
     @torch.no_grad()
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
         """``(N, d)`` mean-pooled hidden states of ``texts``."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         check_token_counts(self.tokenizer, texts, "texts")
         self.model.eval()
         prefix = start_ids(self.tokenizer)
@@ -90,17 +91,6 @@ class HiddenStateEncoder:
             pool = pool.to(hidden.device, hidden.dtype).unsqueeze(-1)
             out.append(((hidden * pool).sum(1) / pool.sum(1)).float().cpu())
         return torch.cat(out)
-
-
-def _check_texts(texts: object) -> list[str]:
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
-        raise TypeError(f"texts must be a list of strings, got {describe(texts)}")
-    if not texts:
-        raise ValueError("texts is empty")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] must be a str, got {describe(text)}")
-    return list(texts)
 
 
 def check_token_counts(tokenizer: PreTrainedTokenizerBase, words: Sequence[str], name: str) -> None:

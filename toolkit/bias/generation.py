@@ -25,15 +25,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from toolkit._checks import check_int, check_number, describe
 from toolkit.bias.stats import difference_test
 from toolkit.bias.wordsets import check_templates, check_words
-
-
-def _texts(texts: object) -> list[str]:
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
-        raise TypeError(f"texts must be a list of strings, got {describe(texts)}")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] must be a str, got {describe(text)}")
-    return list(texts)
+from toolkit.zoo.tokenizer import check_texts
 
 
 class VaderScorer:
@@ -50,7 +42,7 @@ class VaderScorer:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """Compound scores ``(N,)``; an empty text scores 0."""
-        return np.array([self._analyzer.polarity_scores(t)["compound"] for t in _texts(texts)])
+        return np.array([self._analyzer.polarity_scores(t)["compound"] for t in check_texts(texts)])
 
 
 @dataclass
@@ -66,7 +58,7 @@ class ProbeScorer:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """Scores ``(N,)`` in [−1, 1]; empty texts score 0."""
-        texts = _texts(texts)
+        texts = check_texts(texts)
         out = np.zeros(len(texts))
         keep = [i for i, t in enumerate(texts) if t.strip()]
         if keep:
