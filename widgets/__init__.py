@@ -12,6 +12,7 @@ from toolkit._lazy import lazy_exports
 if TYPE_CHECKING:
     from widgets.agent_graph_view import AgentGraphView
     from widgets.attention_geometry_view import AttentionGeometryView
+    from widgets.episode_replay_view import EpisodeReplayView
     from widgets.lineage_view import LineageView
     from widgets.reward_sweep_view import RewardSweepView
     from widgets.search_tree_view import SearchTreeView
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentGraphView",
     "AttentionGeometryView",
+    "EpisodeReplayView",
     "LineageView",
     "RewardSweepView",
     "SearchTreeView",
