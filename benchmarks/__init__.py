@@ -18,7 +18,7 @@ from types import ModuleType
 
 from toolkit._checks import check_choice
 
-NAMES = ("token_po", "kv_cache", "quadrotor", "kernels", "decoding", "decentralized")
+NAMES = ("token_po", "kv_cache", "quadrotor", "kernels", "decoding", "decentralized", "embodied")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = RESULTS_DIR.parents[1]
 
