@@ -76,12 +76,17 @@ def test_same_seed_same_numbers_other_seed_other_interval():
     assert other.effect_size == first.effect_size and other.ci_low != first.ci_low
 
 
-def test_two_sided_is_symmetric():
-    matrices = _cosines(np.random.default_rng(6))
-    x_a, x_b, y_a, y_b = matrices
-    forward = association_test(*matrices, alternative="two-sided", n_bootstrap=0)
+@pytest.mark.parametrize("n", [4, 12])
+def test_two_sided_is_symmetric(n):
+    """Swapping X and Y gives the same two-sided p: exactly when every partition is enumerated
+    (n=4), within Monte Carlo error when partitions are sampled (n=12: other draws)."""
+    x_a, x_b, y_a, y_b = _cosines(np.random.default_rng(6), n=n)
+    forward = association_test(x_a, x_b, y_a, y_b, alternative="two-sided", n_bootstrap=0)
     backward = association_test(y_a, y_b, x_a, x_b, alternative="two-sided", n_bootstrap=0)
-    assert forward.p_value == pytest.approx(backward.p_value)
+    assert forward.exact == backward.exact == (n == 4)
+    p = forward.p_value
+    sampling_error = 0.0 if forward.exact else 4 * np.sqrt(2 * p * (1 - p) / forward.n_permutations)
+    assert abs(forward.p_value - backward.p_value) <= sampling_error + 1e-12
 
 
 def test_difference_test():
