@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 AGENTS = ("end-to-end", "neuro-symbolic")
+"""The agents :func:`run_curve` compares, by name."""
 FAILURES = (
     "success",
     "cannot ground",

@@ -43,6 +43,7 @@ ACTIONS = ("north", "south", "east", "west", "up", "down", "pick 0", "pick 1", "
 """Action names by index: four moves, up/down on stairs or an elevator, pick the object in slot
 0, 1 or 2 of the receptacle underfoot (slots in object-id order), place the held object."""
 N_ACTIONS = len(ACTIONS)
+"""How many actions there are (the size of the Gymnasium action space)."""
 UP, DOWN, PICK, PLACE = 4, 5, 6, 9
 MAX_SLOTS = 3
 """Objects one receptacle holds at most (and pick slots)."""
