@@ -50,7 +50,7 @@ def test_update_is_idempotent(workspace):
     assert first == second
     baseline = json.loads(first)
     assert {"seed", "torch", "platform", "claims", "metrics"} <= set(baseline)
-    assert baseline["metrics"]["doubled"] == {"value": 2.0, "abs_tol": 1e-9, "rel_tol": 1e-4}
+    assert baseline["metrics"]["doubled"] == {"value": 2.0, "abs_tol": 1e-9, "rel_tol": 1e-3}
 
 
 def test_unchanged_run_passes(workspace):
@@ -68,7 +68,7 @@ def test_perturbed_metric_fails_naming_it_its_baseline_and_new_value(workspace, 
     (row,) = [
         line for line in result.stdout.splitlines() if line.startswith("99_fixture.ipynb  doubled")
     ]
-    assert re.split(r"\s{2,}", row)[2:] == ["2.0", "2.02", "abs 1e-09, rel 0.0001"]
+    assert re.split(r"\s{2,}", row)[2:] == ["2.0", "2.02", "abs 1e-09, rel 0.001"]
     assert "parameters differs" in result.stdout  # the run is not the baseline's configuration
 
 

@@ -47,11 +47,17 @@ def test_non_finite_values_match_only_themselves(old, new, moved):
 def test_on_another_cpu_model_moved_values_are_notes_and_flipped_verdicts_still_fail():
     rows = compare_snapshots("nb", snap(), snap(value=5.0, status="not held", metric=3.0))
     notes = []
-    moved = _values_as_notes(rows, notes, "on another CPU model")
+    moved = _values_as_notes(rows, notes)
     still = [(r.name, r.before, r.after) for r in moved if r.changed]
     assert still == [("claim «A claim»", "held", "not held")]
-    assert len(notes) == 2 and all("moved" in note for note in notes)
+    assert len(notes) == 2 and all("on another CPU model" in note for note in notes)
     assert any("m moved 2.0 → 3.0" in note for note in notes)
+
+
+def test_a_training_derived_value_that_moves_on_the_same_cpu_is_a_change():
+    loose = {"value": 1.0, "abs_tol": 1e-6, "rel_tol": 1e-3}
+    assert changed(snap(t=loose), snap(t={**loose, "value": 1.0005})) == []
+    assert changed(snap(t=loose), snap(t={**loose, "value": 1.01})) == [("t", 1.0, 1.01)]
 
 
 def test_missing_and_new_metrics_are_changes():

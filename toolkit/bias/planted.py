@@ -166,7 +166,7 @@ def planted_lm(negative_rate: float, config: PlantConfig | None = None, *, devic
     config = PlantConfig() if config is None else config
     recipe = planted_recipe(negative_rate, config)
     name = f"planted-{config.group}-{round(100 * negative_rate)}"
-    path = ensure_entry(name, recipe, lambda d: _build(d, negative_rate, config))
+    path = ensure_entry(name, recipe, lambda d: _build(d, negative_rate, config), code=[__name__])
     return load_causal_lm(str(path), device=device)
 
 

@@ -186,4 +186,6 @@ def policy_training_log(name: str, *, seed: int = 0, total_steps: int | None = N
 
 
 def _entry(name: str, recipe: dict, rebuild: bool) -> Path:
-    return ensure_entry(name, recipe, lambda d: _build(name, recipe, d), rebuild=rebuild)
+    return ensure_entry(
+        name, recipe, lambda d: _build(name, recipe, d), rebuild=rebuild, code=[__name__]
+    )

@@ -33,13 +33,14 @@ import sys
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from toolkit._checks import check_bool, check_number, check_str, describe
+from toolkit.zoo.fingerprint import code_fingerprint
 
 CACHE_ENV = "TOOLKIT_CACHE"
 LOCK_TIMEOUT_ENV = "TOOLKIT_ZOO_LOCK_TIMEOUT"
@@ -98,10 +99,14 @@ def recipe_hash(recipe: dict) -> str:
     return hashlib.sha256(_check_recipe(recipe).encode()).hexdigest()[:10]
 
 
-def entry_path(name: str, recipe: dict, root: Path | None = None) -> Path:
-    """Where the entry for ``(name, recipe)`` lives, built or not."""
+def entry_path(name: str, recipe: dict, root: Path | None = None, code: str = "") -> Path:
+    """Where the entry for ``(name, recipe)`` built by the code fingerprinted ``code`` (see
+    :mod:`toolkit.zoo.fingerprint`; empty: the recipe alone is the key) lives, built or not."""
     check_entry_name(name)
-    return _root(root) / f"{name}-{recipe_hash(recipe)}"
+    key = recipe_hash(recipe)
+    if code:
+        key = hashlib.sha256(f"{key}\0{code}".encode()).hexdigest()[:10]
+    return _root(root) / f"{name}-{key}"
 
 
 def _entry_name(key: str) -> str:
@@ -280,15 +285,21 @@ def ensure_entry(
     *,
     root: Path | None = None,
     rebuild: bool = False,
+    code: Iterable[str] = (),
 ) -> Path:
     """Return the directory of a complete entry for ``(name, recipe)``, building it if needed.
+
+    ``code`` names the modules whose code trains the model (usually the builder's module): the
+    toolkit code they reach is fingerprinted into the key, so an entry built by other code is
+    never reused (see :mod:`toolkit.zoo.fingerprint`).
 
     ``build(directory)`` writes the model files into ``directory`` and returns a dict of
     metrics (JSON values) stored in the manifest. If it raises, nothing is left behind and
     any previous entry is untouched. Files in the entry that the toolkit did not write are
     kept through a rebuild.
     """
-    final = entry_path(name, recipe, root)
+    fingerprint = code_fingerprint(code)
+    final = entry_path(name, recipe, root, fingerprint)
     if not callable(build):
         raise TypeError(f"build must be a function of the entry directory, got {describe(build)}")
     check_bool("rebuild", rebuild)
@@ -311,6 +322,7 @@ def ensure_entry(
                 "name": name,
                 "recipe": recipe,
                 "recipe_hash": recipe_hash(recipe),
+                "code_fingerprint": fingerprint,
                 "metrics": _check_metrics(metrics),
                 "build_seconds": round(time.time() - started, 2),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -27,6 +27,7 @@ from toolkit._checks import check_str, describe
 from toolkit._torch import check_device
 from toolkit.zoo.cache import ensure_entry, entry_path, read_manifest
 from toolkit.zoo.encoder import MINILM, SentenceEncoder, minilm_path
+from toolkit.zoo.fingerprint import code_fingerprint
 from toolkit.zoo.registry import TRAINING_LOG, builtin_names, get_spec
 
 FRESH_HEAD_PREFIXES = ("score.", "classifier.", "bert.pooler.", "pooler.")
@@ -59,7 +60,11 @@ def build_builtin(name: str, *, rebuild: bool = False) -> Path:
     if spec is None:
         raise ZooError(f"unknown built-in model {name!r}; available: {', '.join(builtin_names())}")
     return ensure_entry(
-        spec.name, spec.recipe, lambda d: spec.build(d, spec.recipe), rebuild=rebuild
+        spec.name,
+        spec.recipe,
+        lambda d: spec.build(d, spec.recipe),
+        rebuild=rebuild,
+        code=spec.code,
     )
 
 
@@ -236,7 +241,7 @@ def list_models() -> list[dict]:
     rows = []
     for name in builtin_names():
         spec = get_spec(name)
-        entry = entry_path(spec.name, spec.recipe)
+        entry = entry_path(spec.name, spec.recipe, code=code_fingerprint(spec.code))
         manifest = read_manifest(entry)
         rows.append(
             {

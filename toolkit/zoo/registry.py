@@ -19,6 +19,8 @@ class ZooSpec:
     recipe)`` trains the model, saves it there with ``save_pretrained`` (model
     and tokenizer) and returns metrics for the manifest. It may also write
     ``TRAINING_LOG`` (JSON of per-step series such as ``{"loss": [...]}``).
+    The code of ``build``'s module (and the toolkit code it imports) is fingerprinted into
+    the key as well, so an entry built by other training code is not reused.
     ``check_recipe(recipe)``, when given, raises on a recipe ``build`` cannot use; it runs
     when the spec is made, so a bad recipe fails before any training.
     """
@@ -43,6 +45,13 @@ class ZooSpec:
             )
         if self.check_recipe is not None:
             self.check_recipe(self.recipe)
+
+    @property
+    def code(self) -> tuple[str, ...]:
+        """The toolkit module whose code trains the model (its fingerprint joins the recipe in
+        the cache key, see :mod:`toolkit.zoo.fingerprint`); none for a builder elsewhere."""
+        module = getattr(self.build, "__module__", None) or ""
+        return (module,) if module.startswith("toolkit.") else ()
 
 
 def check_recipe_keys(recipe: dict, required: set[str], optional: set[str] = frozenset()) -> None:
