@@ -11,6 +11,7 @@ from toolkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from widgets.agent_graph_view import AgentGraphView
+    from widgets.annotator_mix_view import AnnotatorMixView
     from widgets.attention_geometry_view import AttentionGeometryView
     from widgets.episode_replay_view import EpisodeReplayView
     from widgets.lineage_view import LineageView
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentGraphView",
+    "AnnotatorMixView",
     "AttentionGeometryView",
     "EpisodeReplayView",
     "LineageView",

@@ -54,7 +54,7 @@ def test_exercises_match_course_yml_in_name_and_kind(lesson):
     ]
 
 
-@pytest.mark.parametrize("name", ["01", "02", "03", "04", "05", "06", "09", "10"])
+@pytest.mark.parametrize("name", ["01", "02", "03", "04", "05", "06", "08", "09", "10"])
 def test_method_notebooks_have_two_to_four_exercises_of_two_kinds(name):
     lesson = next(lesson for lesson in COURSE.lessons if lesson.notebook.startswith(name))
     assert 2 <= len(lesson.exercises) <= 4

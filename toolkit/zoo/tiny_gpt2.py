@@ -4,6 +4,9 @@
   train in about a minute on two CPU cores, big enough to write fluent reviews.
 * ``tiny-gpt2-code``: 0.45M parameters on the two-line arithmetic functions of
   :mod:`toolkit.data.code` (the Target-DPO task); its tokenizer starts every text with EOS.
+* ``tiny-gpt2-dialects``: ~0.6M parameters on reviews in three dialects, one third each
+  (:func:`toolkit.representation.dialects.dialect_texts`); its tokenizer is fitted on the
+  same mix, so no dialect is favoured before alignment (notebook 08).
 
 Both are real ``GPT2LMHeadModel``s, so every method that runs on them runs on any Hugging
 Face causal LM.
@@ -23,6 +26,7 @@ from toolkit._checks import check_choice
 from toolkit.data import review_corpus
 from toolkit.data.code import code_corpus
 from toolkit.lm_metrics import perplexity, unigram_perplexity
+from toolkit.representation.dialects import dialect_texts
 from toolkit.seeding import seed_everything
 from toolkit.zoo.lm_training import LMTrainConfig, pack_texts, train_causal_lm
 from toolkit.zoo.registry import TRAINING_LOG, ZooSpec, check_recipe_keys
@@ -30,7 +34,12 @@ from toolkit.zoo.tokenizer import train_bpe_tokenizer
 
 NAME = "tiny-gpt2-reviews"
 CODE_NAME = "tiny-gpt2-code"
-CORPORA = {"toolkit.data.review_corpus": review_corpus, "toolkit.data.code_corpus": code_corpus}
+DIALECTS_NAME = "tiny-gpt2-dialects"
+CORPORA = {
+    "toolkit.data.review_corpus": review_corpus,
+    "toolkit.data.code_corpus": code_corpus,
+    "toolkit.representation.dialect_texts": dialect_texts,
+}
 
 
 def corpus_fingerprint(seed: int, n: int = 200, corpus: str = "toolkit.data.review_corpus") -> str:
@@ -55,6 +64,23 @@ def code_recipe() -> dict:
         "n_heldout_texts": 500,
         # ~40 s on 2 cores; greedy completions then pass the tests of held-out tasks
         "train": asdict(LMTrainConfig(block_size=64, batch_size=32, steps=200, lr=3e-3)),
+    }
+
+
+def dialects_recipe() -> dict:
+    return {
+        "architecture": "gpt2",
+        "n_layer": 2,  # small enough that the notebook's many SFT/DPO runs take seconds each
+        "n_head": 4,
+        "n_embd": 128,
+        "n_positions": 128,  # a prompt and a two-sentence response are under 60 tokens
+        "vocab_size": 1024,  # fitted on all three dialects, one third each
+        "corpus": "toolkit.representation.dialect_texts",
+        "corpus_seed": 0,
+        "corpus_fingerprint": corpus_fingerprint(0, corpus="toolkit.representation.dialect_texts"),
+        "n_train_texts": 20_000,
+        "n_heldout_texts": 500,
+        "train": asdict(LMTrainConfig(steps=300)),
     }
 
 
@@ -137,6 +163,15 @@ CODE_SPEC = ZooSpec(
     kind="causal-lm",
     description="GPT-2 (2 layers, d=128, 0.45M params) trained on two-line arithmetic functions",
     recipe=code_recipe(),
+    build=build,
+    check_recipe=check_recipe,
+)
+
+DIALECTS_SPEC = ZooSpec(
+    name=DIALECTS_NAME,
+    kind="causal-lm",
+    description="GPT-2 (2 layers, d=128) trained on reviews in three dialects, one third each",
+    recipe=dialects_recipe(),
     build=build,
     check_recipe=check_recipe,
 )
