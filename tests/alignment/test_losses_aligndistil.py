@@ -88,21 +88,31 @@ def test_theorem1_teacher_interpolates_between_reference_and_dpo():
         aligndistil_teacher_logits(ref, dpo[..., :4])
 
 
-def test_contrastive_teacher_weights_and_extrapolation():
+@pytest.mark.parametrize(("tvd", "scale"), [("authors", 1.0), ("standard", 0.5)])
+def test_contrastive_teacher_weights_and_extrapolation(tvd, scale):
     dpo, rev = logits(2, 3, 5, seed=7), logits(2, 3, 5, seed=8)
-    teacher = contrastive_teacher_logits(dpo, rev, beta2=10.0)
-    assert ((teacher.weights >= 1e-3) & (teacher.weights <= 10.0 + 1e-3)).all()
-    expected_w = 10.0 * 0.5 * (dpo.softmax(-1) - rev.softmax(-1)).abs().sum(-1) + 1e-3
+    teacher = contrastive_teacher_logits(dpo, rev, beta2=10.0, tvd=tvd)
+    assert ((teacher.weights >= 1e-3) & (teacher.weights <= 20.0 * scale + 1e-3)).all()
+    expected_w = 10.0 * scale * (dpo.softmax(-1) - rev.softmax(-1)).abs().sum(-1) + 1e-3
     assert torch.allclose(teacher.weights, expected_w, **TIGHT)
     expected = dpo + expected_w.unsqueeze(-1) * (dpo - rev)
     assert torch.allclose(teacher.logits, expected, **TIGHT)
 
-    same = contrastive_teacher_logits(dpo, dpo.clone())
+    same = contrastive_teacher_logits(dpo, dpo.clone(), tvd=tvd)
     assert torch.allclose(same.weights, torch.full((2, 3), 1e-3, dtype=torch.float64), **TIGHT)
     assert torch.allclose(same.logits, dpo, **TIGHT)
     apart = torch.tensor([[[40.0, 0.0]]], dtype=torch.float64)
-    extreme = contrastive_teacher_logits(apart, apart.flip(-1), beta2=10.0)
-    assert extreme.weights.item() == pytest.approx(10.0 + 1e-3, rel=1e-9)
+    extreme = contrastive_teacher_logits(apart, apart.flip(-1), beta2=10.0, tvd=tvd)
+    assert extreme.weights.item() == pytest.approx(20.0 * scale + 1e-3, rel=1e-9)
+
+
+def test_authors_tvd_at_beta2_is_standard_tvd_at_twice_beta2():
+    dpo, rev = logits(2, 3, 5, seed=9), logits(2, 3, 5, seed=10)
+    authors = contrastive_teacher_logits(dpo, rev, beta2=5.0)
+    standard = contrastive_teacher_logits(dpo, rev, beta2=10.0, tvd="standard")
+    assert torch.allclose(authors.weights, standard.weights, **TIGHT)
+    with pytest.raises(ValueError, match="tvd must be one of"):
+        contrastive_teacher_logits(dpo, rev, tvd="half")
 
 
 # --- distillation loss ------------------------------------------------------------------

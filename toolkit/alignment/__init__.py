@@ -9,6 +9,7 @@
 * :class:`TokenPOConfig` / :class:`TokenPOTrainer` — TRL's ``DPOConfig`` / ``DPOTrainer`` with
   per-token losses, weights and masks.
 * :mod:`~toolkit.alignment.recipes` — short training runs the notebook composes.
+* :mod:`~toolkit.alignment.evidence` — the notebook's claims over seeds, with their sanity gates.
 * :mod:`~toolkit.alignment.sentiment_control`, :mod:`~toolkit.alignment.code_eval` — the
   sentiment-control frontier and the pass rate of generated code.
 
@@ -23,6 +24,12 @@ from toolkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from toolkit.alignment.code_eval import generate_solutions, pass_rate, passes_tests
+    from toolkit.alignment.evidence import (
+        frontier_claim,
+        implicit_preference_accuracy,
+        reward_accuracy,
+        target_claim,
+    )
     from toolkit.alignment.losses import (
         LOSSES,
         LossOutput,
@@ -87,15 +94,19 @@ __all__ = [
     "dpo_loss",
     "evaluate_policy",
     "frontier",
+    "frontier_claim",
     "frontier_gap",
     "generate_solutions",
+    "implicit_preference_accuracy",
     "pair_token_tracks",
     "pass_rate",
     "passes_tests",
     "register_method",
+    "reward_accuracy",
     "sample_continuations",
     "sparsepo_loss",
     "swap_preferences",
+    "target_claim",
     "target_dpo_loss",
     "tdpo_loss",
     "tis_dpo_loss",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
-from toolkit._checks import check_str, describe
+from toolkit._checks import check_choice, check_str, describe
 from toolkit.alignment.losses import (
     LossOutput,
     aligndistil_pair_loss,
@@ -34,6 +34,7 @@ from toolkit.alignment.losses import (
     tdpo_loss,
     tis_dpo_loss,
 )
+from toolkit.alignment.losses.aligndistil import TVD_CONVENTIONS
 from toolkit.alignment.losses.core import check_nonnegative, check_positive
 
 WEIGHT_COLUMNS = ("chosen_weights", "rejected_weights")
@@ -138,6 +139,10 @@ class TokenMethod:
             param.check(param.field or f"method_kwargs[{keyword!r}]", value)
 
 
+def _check_option(name: str, value: object, options: tuple) -> object:
+    return check_choice(name, value, options)
+
+
 def _alpha(field_name: str) -> Param:
     """α of a KL or NLL term, read from the config field ``field_name``."""
     return Param(check_nonnegative, field=field_name)
@@ -159,8 +164,8 @@ _METHODS: dict[str, TokenMethod] = {
     "sparsepo": TokenMethod(
         sparsepo_loss,
         params={
-            "l1_reward": Param(check_nonnegative, field="sparsepo_l1"),
-            "l1_kl": Param(check_nonnegative, field="sparsepo_l1"),
+            "l1_reward": Param(check_nonnegative, field="sparsepo_l1_per_mask"),
+            "l1_kl": Param(check_nonnegative, field="sparsepo_l1_per_mask"),
         },
         inputs=("kl", "sparsepo_masks"),
     ),
@@ -186,7 +191,10 @@ _METHODS: dict[str, TokenMethod] = {
     ),
     "aligndistil": TokenMethod(
         aligndistil_pair_loss,
-        params={"beta2": Param(check_positive, field="aligndistil_beta2")},
+        params={
+            "beta2": Param(check_positive, field="aligndistil_beta2"),
+            "tvd": Param(partial(_check_option, options=TVD_CONVENTIONS), field="aligndistil_tvd"),
+        },
         inputs=("policy_logits", "ref_logits", "teacher_logits"),
     ),
 }

@@ -267,6 +267,7 @@ def train_aligndistil(
     reverse: PreTrainedModel | None = None,
     beta: float = 0.1,
     beta2: float = 10.0,
+    tvd: str = "authors",
     steps: int = 100,
     batch_size: int = 8,
     learning_rate: float = 5e-4,
@@ -276,7 +277,8 @@ def train_aligndistil(
     on the preference responses (chosen and rejected alike).
 
     With ``reverse`` the teacher is the contrastive one, ``z* = z_dpo + w_t (z_dpo − z_rev)``
-    with token-adaptive ``w_t = β₂·TVD + 1e-3``; without it, Theorem 1's
+    with token-adaptive ``w_t = β₂·Σ|p_dpo − p_rev| + 1e-3`` (``tvd="authors"``, their code's
+    convention; ``"standard"`` halves the sum, so β₂ = 10 there is their 5); without it, Theorem 1's
     ``z* = (β/β₂) z_dpo + (1 − β/β₂) z_ref``. The loss is ``aligndistil_loss``, length-normalized,
     trained by :class:`TokenPOTrainer` (``method="aligndistil"``) at a constant learning rate:
     each step takes ⌈batch_size / 2⌉ pairs, that is ``batch_size`` responses (one more when
@@ -286,7 +288,7 @@ def train_aligndistil(
     return train_preference(
         policy, reference, tokenizer, rows, method="aligndistil", beta=beta, steps=steps,
         batch_size=(batch_size + 1) // 2, learning_rate=learning_rate, seed=seed,
-        dpo_model=dpo, reverse_model=reverse, aligndistil_beta2=beta2,
+        dpo_model=dpo, reverse_model=reverse, aligndistil_beta2=beta2, aligndistil_tvd=tvd,
         lr_scheduler_type="constant", warmup_steps=0,
     )  # fmt: skip
 

@@ -65,22 +65,52 @@ class TokenPOConfig(DPOConfig):
         default=0.01, metadata={"help": "weight decay of the learned masks (paper 0.01)"}
     )
     sparsepo_l1: float = field(default=0.0, metadata={"help": "λ of the masks' L1 terms"})
+    sparsepo_common_l1: str = field(
+        default="halved",
+        metadata={
+            "help": "one mask serving reward and KL (common mode, activation mask): 'halved' "
+            "puts λ/2 on each of its two L1 terms, λ‖m‖₁ in all, as the authors do; 'both' "
+            "puts λ on each (2λ‖m‖₁, this package's earlier choice)"
+        },
+    )
     target_rpo_alpha: float = field(
         default=1.0, metadata={"help": "α of the NLL term when method='target_rpo'"}
     )
     aligndistil_beta2: float = field(
         default=10.0, metadata={"help": "β₂ of AlignDistil's teacher (paper 10)"}
     )
+    aligndistil_tvd: str = field(
+        default="authors",
+        metadata={
+            "help": "contrastive teacher's disagreement: 'authors' (Σ|p − q|, as in their code, "
+            "so β₂ matches the paper's) or 'standard' (½Σ|p − q|: β₂ = 10 is their 5)"
+        },
+    )
     use_fused_kernels: bool = field(
         default=False,
         metadata={"help": "per-token log-probs and KL from hidden states, chunked (no B×T×V)"},
     )
+
+    @property
+    def sparsepo_l1_per_mask(self) -> float:
+        """λ of each of SparsePO's two L1 terms (reward mask, KL mask).
+
+        With one mask serving both (``sparsepo_mask`` ``"reference"``/``"ones"``, or learned
+        in ``"common"`` mode) and ``sparsepo_common_l1="halved"`` (the default, the authors'
+        convention) each term gets λ/2, so the penalty is λ‖m‖₁; otherwise each gets λ.
+        """
+        shared = self.sparsepo_mask != "learned" or self.sparsepo_mask_mode == "common"
+        if shared and self.sparsepo_common_l1 == "halved":
+            return self.sparsepo_l1 / 2
+        return self.sparsepo_l1
 
     def __post_init__(self):
         super().__post_init__()
         check_str("method", self.method)
         method = get_method(self.method)
         check_number("beta", self.beta, minimum=0.0, strict_min=True)
+        check_number("sparsepo_l1", self.sparsepo_l1, minimum=0.0)
+        check_choice("sparsepo_common_l1", self.sparsepo_common_l1, ("halved", "both"))
         for entry in METHODS.values():
             for param in entry.params.values():
                 if param.field is not None:
@@ -99,6 +129,8 @@ class TokenPOConfig(DPOConfig):
             ("sparsepo_mask", SPARSEPO_MASKS),
             ("sparsepo_mask_mode", ("common", "independent")),
             ("sparsepo_mask_init", ("ones", "normal")),
+            ("sparsepo_common_l1", ("halved", "both")),
+            ("aligndistil_tvd", ("authors", "standard")),
             ("truncation_mode", ("keep_start", "keep_end")),
         ):
             check_choice(name, getattr(self, name), options)

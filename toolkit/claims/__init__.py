@@ -6,6 +6,16 @@ not hold is written down as such and the run goes on; only an exception fails a
 notebook. A claim whose measurement is NaN or infinite is *invalid*: neither held
 nor not held.
 
+A claim can only hold for the right reason:
+
+* **Seeds and intervals.** A quantity measured once per seed goes in ``samples``; the
+  record keeps the per-seed values, their mean and a 95% interval (Student's t, or a seeded
+  bootstrap), and ``holds_if`` can ask the interval to clear the bar (``"lo(gap) > 0"``)
+  instead of the point estimate.
+* **Sanity gates.** ``preconditions`` name checks the model must pass before the claim
+  means anything (``Precondition("de-confounded accuracy", 0.95, ">= 0.7")``); when one
+  fails the claim is **not testable here**, with the reason, never held.
+
 Each record lands in two places:
 
 * the notebook's output, as a display with ``metadata["toolkit"]["claim"]``, so
@@ -16,13 +26,20 @@ Each record lands in two places:
   empty or half written.
 """
 
+from toolkit.claims.intervals import Interval, interval
 from toolkit.claims.record import (
     CLAIMS_FILE_ENV,
     DEFAULT_ABS_TOL,
     DEFAULT_REL_TOL,
+    NOT_TESTABLE,
     NOTEBOOK_ENV,
     STATUSES,
+    TRAINED,
+    VERDICTS,
     Claim,
+    Precondition,
+    build,
+    decide,
     evaluate,
     load_claims,
     record,
@@ -33,9 +50,17 @@ __all__ = [
     "DEFAULT_ABS_TOL",
     "DEFAULT_REL_TOL",
     "NOTEBOOK_ENV",
+    "NOT_TESTABLE",
     "STATUSES",
+    "TRAINED",
+    "VERDICTS",
     "Claim",
+    "Interval",
+    "Precondition",
+    "build",
+    "decide",
     "evaluate",
+    "interval",
     "load_claims",
     "record",
 ]

@@ -12,6 +12,7 @@
 * :mod:`~toolkit.control.baselines`, :mod:`~toolkit.control.evaluate`,
   :mod:`~toolkit.control.comparison` — cascaded PID and geometric SE(3) controllers, closed-loop
   rollouts and the scenarios × controllers × seeds protocol.
+* :mod:`~toolkit.control.evidence` — the notebook's claims, paired by seed, with a sanity gate.
 
 Everything in ``__all__`` loads on first use; PPO's building blocks (``gae``, ``update``,
 ``train``, ``save``, ``load``) stay in :mod:`~toolkit.control.ppo`. Equations and defaults:
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
         summarize,
     )
     from toolkit.control.evaluate import Rollout, rollout, tracking_table
+    from toolkit.control.evidence import (
+        controller_claim,
+        disturbed_or_ood,
+    )
     from toolkit.control.internal_model import InternalModel, dyn_err, predict_next
     from toolkit.control.policies import load_policy, policy_names, policy_training_log
     from toolkit.control.ppo import Policy, PolicyFileError, PPOConfig
@@ -80,6 +85,8 @@ __all__ = [
     "Trajectory",
     "Zigzag",
     "compare",
+    "controller_claim",
+    "disturbed_or_ood",
     "dyn_err",
     "load_policy",
     "make_trajectory",

@@ -12,6 +12,7 @@ rules, a composer, synthesis, audio features, text understanding and the MusicGe
 * :mod:`~toolkit.music.text` — text → taste (MiniLM) and explicit musical cues.
 * :mod:`~toolkit.music.musicgen` — captions → audio with MusicGen, and an offline tiny model.
 * :mod:`~toolkit.music.listening` — the listening-test statistics.
+* :mod:`~toolkit.music.evidence` — the notebook's claim, gated on the classifier sanity check.
 
 Everything in ``__all__`` loads on first use; the tuning constants of each module stay in that
 module. Equations and defaults: ``docs/methods/taste_music.md``.
@@ -24,6 +25,7 @@ from toolkit._lazy import lazy_exports
 if TYPE_CHECKING:
     from toolkit.music.classifier import CHANCE, HUMAN_RECOGNITION, TasteClassifier
     from toolkit.music.composer import Key, Note, Piece, compose
+    from toolkit.music.evidence import direction_claim
     from toolkit.music.features import FEATURES, audio_features, feature_matrix
     from toolkit.music.listening import (
         ListeningReport,
@@ -84,6 +86,7 @@ __all__ = [
     "classify_tastes",
     "compose",
     "describe",
+    "direction_claim",
     "direction_table",
     "expected_directions",
     "feature_matrix",

@@ -8,6 +8,7 @@ counterfactual invariance to a spurious variable Z.
   ``RewardTrainer`` with the MMD penalty.
 * :mod:`~toolkit.rewards.metrics` — accuracy, reward–Z correlation, counterfactual gap.
 * :mod:`~toolkit.rewards.lab` — the bias lab of the notebook: data, training, evaluation.
+* :mod:`~toolkit.rewards.evidence` — the notebook's claims over seeds, gated on accuracy.
 
 Everything in ``__all__`` loads on first use, so ``import toolkit.rewards`` does not import
 TRL. Equations and defaults: ``docs/methods/causal_rewards.md``.
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from toolkit.rewards.binning import categorical_bins, continuous_bins
     from toolkit.rewards.causal_reward_config import CausalRewardConfig
     from toolkit.rewards.causal_reward_trainer import CausalRewardTrainer, ZBinCollator
+    from toolkit.rewards.evidence import (
+        accuracy_claim,
+        invariance_claim,
+    )
     from toolkit.rewards.lab import (
         RewardModelReport,
         best_of_n,
@@ -49,12 +54,14 @@ __all__ = [
     "CausalRewardTrainer",
     "RewardModelReport",
     "ZBinCollator",
+    "accuracy_claim",
     "best_of_n",
     "binned_mmd_penalty",
     "categorical_bins",
     "continuous_bins",
     "counterfactual_gap",
     "evaluate_reward_model",
+    "invariance_claim",
     "lab_rows",
     "median_bandwidth",
     "mmd2_biased",

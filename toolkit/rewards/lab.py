@@ -20,6 +20,7 @@ discrimination     demographic group (older)   one per group
 from __future__ import annotations
 
 import math
+import statistics
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
@@ -131,6 +132,31 @@ class RewardModelReport:
     counterfactual_shift: float
     rewards: tuple[float, ...] = ()
     z: tuple = ()
+
+    @property
+    def reward_sd(self) -> float:
+        """Standard deviation of the rewards of the de-confounded responses (population):
+        the scale the counterfactual gap is measured against; NaN without rewards."""
+        if len(self.rewards) < 2:
+            return math.nan
+        return statistics.pstdev(self.rewards)
+
+    @property
+    def margin(self) -> float:
+        """Mean r(chosen) − r(rejected) on the de-confounded pairs (chosen rewards come first
+        in ``rewards``); NaN without rewards."""
+        n = len(self.rewards) // 2
+        if n == 0:
+            return math.nan
+        return statistics.fmean(self.rewards[:n]) - statistics.fmean(self.rewards[n : 2 * n])
+
+    @property
+    def normalized_gap(self) -> float:
+        """The counterfactual gap in units of the reward's spread, gap / :attr:`reward_sd`: a
+        model that shrinks every reward (a collapsing head) shrinks the raw gap too, not this.
+        NaN when the rewards do not vary (a constant model says nothing about invariance)."""
+        sd = self.reward_sd
+        return self.counterfactual_gap / sd if sd > 0 else math.nan
 
     def __post_init__(self) -> None:
         check_probability("accuracy_iid", self.accuracy_iid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from toolkit.claims import Claim, load_claims
+from toolkit.claims import VERDICTS, Claim, load_claims
 from toolkit.metrics import Metric, load_metrics
 from toolkit.runs.compare import Comparison, compare_run, text
 from toolkit.runs.summary import RunSummary
@@ -22,6 +22,8 @@ th { background: #f6f8fa; }
 code { font-size: 12px; }
 .ok, .held { color: #1a7f37; font-weight: 600; }
 .failed, .not-held, .invalid { color: #cf222e; font-weight: 600; }
+.not-testable-here { color: #6e7781; font-weight: 600; }
+.gate { font-size: 12px; }
 tr.changed { background: #fff8c5; } @media (prefers-color-scheme: dark) {
   tr.changed { background: #3b2e00; } }
 .error { white-space: pre-wrap; font: 12px monospace; color: #cf222e; }
@@ -36,7 +38,7 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-_VERDICT = {"held": "held", "not held": "did not hold", "invalid": "invalid"}
+_VERDICT = VERDICTS  # held, did not hold, invalid, not testable here
 
 
 def _notebook_rows(summary: RunSummary) -> str:
@@ -55,12 +57,19 @@ def _notebook_rows(summary: RunSummary) -> str:
 def _claim_rows(claims: list[Claim]) -> str:
     rows = []
     for c in claims:
-        measured = "<br>".join(f"{_esc(k)} = {_fmt(v)}" for k, v in c.measured.items())
+        measured = "<br>".join(_esc(text) for text in c.measured_text())
+        if c.intervals:
+            measured += f"<br><i>{_esc(c.interval_text())}</i>"
         note = f"<br><i>{_esc(c.note)}</i>" if c.note else ""
         reason = f"<br>{_esc(c.reason)}" if c.reason else ""
+        gates = "".join(
+            f"<br><span class='gate'>requires {_esc(text)}</span>"
+            for text in c.precondition_texts()
+        )
         rows.append(
             f"<tr><td>{_esc(c.notebook or '')}</td><td>{_esc(c.claim)}{note}</td>"
-            f"<td>{_esc(c.paper)}</td><td>{measured}</td><td><code>{_esc(c.holds_if)}</code></td>"
+            f"<td>{_esc(c.paper)}</td><td>{measured}</td>"
+            f"<td><code>{_esc(c.holds_if)}</code>{gates}</td>"
             f"<td class='{c.status.replace(' ', '-')}'>{_VERDICT[c.status]}{reason}</td></tr>"
         )
     return "\n".join(rows) or "<tr><td colspan=6>No claims were recorded.</td></tr>"
@@ -122,8 +131,11 @@ def write_report(run_dir: str | Path, compare_to: str | Path | None = None) -> P
     n_ok = sum(r.status == "ok" for r in summary.results)
     n_held = sum(c.held for c in claims)
     n_invalid = sum(c.status == "invalid" for c in claims)
+    n_untestable = sum(not c.testable for c in claims)
     total = sum(r.seconds for r in summary.results)
-    invalid = f" ({n_invalid} invalid)" if n_invalid else ""
+    counts = [f"{n_invalid} invalid"] * bool(n_invalid)
+    counts += [f"{n_untestable} not testable here"] * bool(n_untestable)
+    invalid = f" ({', '.join(counts)})" if counts else ""
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Run {_esc(summary.started)}</title><style>{_STYLE}</style></head>
@@ -138,7 +150,11 @@ def write_report(run_dir: str | Path, compare_to: str | Path | None = None) -> P
 </table>
 <h2>Claims</h2>
 <p>Each claim is the paper's, measured here at small scale. "Did not hold" is a result,
-not a failure of the run; "invalid" means a measurement was not a finite number.</p>
+not a failure of the run; "invalid" means a measurement was not a finite number; "not
+testable here" means a precondition (a sanity check of the model or setup, listed under the
+check) failed, so the measurement could not speak to the claim. A value measured over seeds
+shows its mean and 95% interval; a check on <code>lo(key)</code> asks the whole interval to
+clear the bar.</p>
 <table><tr><th>Notebook</th><th>Claim</th><th>Paper</th><th>Measured</th><th>Check</th>
 <th>Result</th></tr>
 {_claim_rows(claims)}
@@ -163,11 +179,14 @@ def claims_markdown(claims: list[Claim]) -> list[str]:
     """Claims as the lines of a Markdown table: notebook, claim, measured, check, result."""
     lines = ["| Notebook | Claim | Measured | Check | Result |", "| --- | --- | --- | --- | --- |"]
     for c in claims:
-        measured = ", ".join(f"{k} = {_fmt(v)}" for k, v in c.measured.items())
+        measured = ", ".join(c.measured_text())
+        if c.intervals:
+            measured += f" ({c.interval_text()})"
         verdict = _VERDICT[c.status] + (f" ({c.reason})" if c.reason else "")
+        gates = "".join(f"; requires {text}" for text in c.precondition_texts())
         lines.append(
             f"| {_md(c.notebook or '')} | {_md(c.claim)} | {_md(measured)} | "
-            f"`{_md(c.holds_if)}` | {_md(verdict)} |"
+            f"`{_md(c.holds_if)}`{_md(gates)} | {_md(verdict)} |"
         )
     return lines
 

@@ -14,7 +14,8 @@ class NotebookResult:
     """How one notebook's execution went; paths are relative to the run directory.
 
     ``claims`` and ``metrics`` copy the records of ``claims_file`` and ``metrics_file``
-    (each claim with its ``status``: held, not held or invalid) once the report is written.
+    (each claim with its ``status``: held, not held, invalid or not testable here, and any
+    intervals and preconditions) once the report is written.
     """
 
     notebook: str

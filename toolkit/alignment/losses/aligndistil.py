@@ -25,6 +25,11 @@ from toolkit.alignment.losses.core import (
     token_kl_from_logits,
 )
 
+TVD_CONVENTIONS = ("authors", "standard")
+"""How the contrastive teacher measures disagreement: ``"authors"``, Σ_v |p − q| ∈ [0, 2] as
+in the authors' code (the default, so β₂ means what it means in the paper), or
+``"standard"``, the textbook total variation ½ Σ_v |p − q| ∈ [0, 1] (β₂ here = β₂/2 there)."""
+
 
 class Teacher(NamedTuple):
     """Teacher logits z* (B, T, V) and the extrapolation weight w (B, T) of each position."""
@@ -63,21 +68,30 @@ def aligndistil_teacher_logits(
 
 
 def contrastive_teacher_logits(
-    dpo_logits: Tensor, rev_logits: Tensor, beta2: float = 10.0, min_weight: float = 1e-3
+    dpo_logits: Tensor,
+    rev_logits: Tensor,
+    beta2: float = 10.0,
+    min_weight: float = 1e-3,
+    tvd: str = "authors",
 ) -> Teacher:
     """Contrastive teacher with token-adaptive logit extrapolation (arXiv 2503.02832):
 
-        z*_t = z_dpo,t + w_t · (z_dpo,t − z_rev,t),   w_t = β₂ · TVD(p_dpo,t, p_rev,t) + 1e-3
+        z*_t = z_dpo,t + w_t · (z_dpo,t − z_rev,t),   w_t = β₂ · D(p_dpo,t, p_rev,t) + 1e-3
 
-    with p_rev from a reverse-DPO model (chosen and rejected swapped), so w_t ∈ [1e-3,
-    β₂ + 1e-3]. TVD here is the standard ½ Σ|p − q|; the authors' code
-    (songmzhang/AlignDistil, ``aligndistil_offpolicy_trainer.py``) sums |p − q| without
-    the ½, which is the same as passing 2β₂ here.
+    with p_rev from a reverse-DPO model (chosen and rejected swapped). By default
+    (``tvd="authors"``) D = Σ_v |p − q| ∈ [0, 2], as the authors' code computes it
+    (songmzhang/AlignDistil, ``aligndistil_offpolicy_trainer.py``: no ½), so w_t ∈ [1e-3,
+    2β₂ + 1e-3] and β₂ = 10 is the paper's β₂ = 10. ``tvd="standard"`` uses the textbook
+    ½ Σ|p − q| (:func:`token_tvd`), this package's earlier choice: there β₂ = 10 equals the
+    authors' β₂ = 5.
     """
     check_positive("beta2", beta2)
     check_positive("min_weight", min_weight)
+    if tvd not in TVD_CONVENTIONS:
+        raise ValueError(f"tvd must be one of {TVD_CONVENTIONS}, got {tvd!r}")
     check_shape("rev_logits", rev_logits, dpo_logits.shape, "dpo_logits")
-    weights = beta2 * token_tvd(dpo_logits, rev_logits) + min_weight  # (B, T)
+    scale = 2.0 if tvd == "authors" else 1.0
+    weights = beta2 * scale * token_tvd(dpo_logits, rev_logits) + min_weight  # (B, T)
     return Teacher(dpo_logits + weights.unsqueeze(-1) * (dpo_logits - rev_logits), weights)
 
 
@@ -152,6 +166,7 @@ def aligndistil_pair_loss(
     beta2: float = 10.0,
     temperature: float = 1.0,
     length_normalize: bool = True,
+    tvd: str = "authors",
 ) -> LossOutput:
     """AlignDistil over both responses of B pairs, off-policy (chosen and rejected alike), in
     the trainer's layout: logits (2B, T, V), chosen rows first, on the positions of ``batch``.
@@ -159,7 +174,8 @@ def aligndistil_pair_loss(
     The teacher is the contrastive one (:func:`contrastive_teacher_logits`) with
     ``reverse_logits``, Theorem 1's (:func:`aligndistil_teacher_logits`) from ``ref_logits``
     without; each pair's loss is the mean of its two sequences' :func:`aligndistil_loss`, so
-    the batch loss is the mean over the 2B sequences.
+    the batch loss is the mean over the 2B sequences. ``tvd`` is the contrastive teacher's
+    disagreement convention (:data:`TVD_CONVENTIONS`; default the authors').
     """
     if batch.chosen_mask.shape != batch.rejected_mask.shape:
         raise ValueError(
@@ -168,7 +184,7 @@ def aligndistil_pair_loss(
             "stack both sides, chosen rows first"
         )
     if reverse_logits is not None:
-        teacher = contrastive_teacher_logits(dpo_logits, reverse_logits, beta2)
+        teacher = contrastive_teacher_logits(dpo_logits, reverse_logits, beta2, tvd=tvd)
     else:
         teacher = aligndistil_teacher_logits(ref_logits, dpo_logits, beta, beta2)
     mask = torch.cat([batch.chosen_mask, batch.rejected_mask])

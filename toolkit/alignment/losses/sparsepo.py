@@ -62,6 +62,11 @@ def sparsepo_loss(
     None is off, as with the authors' ``mask_on_reward``/``mask_on_kl`` flags: it counts
     as ≡ 1 and adds no L1 term. The L1 norms run over the real completion tokens.
 
+    One mask serving both reward and KL (the "common" mode) is penalized twice when the same
+    λ is passed to ``l1_reward`` and ``l1_kl``; the authors halve λ in that mode, and
+    ``TokenPOTrainer`` does too (``TokenPOConfig.sparsepo_common_l1="halved"``, the default:
+    λ/2 each, λ‖m‖₁ in all; ``"both"`` keeps 2λ‖m‖₁).
+
     Args:
         batch: per-token inputs with ``chosen_kl`` and ``rejected_kl``.
         reward_mask_chosen, reward_mask_rejected: m^u on each side, (B, Tw) / (B, Tl).
