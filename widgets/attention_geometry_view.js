@@ -13,6 +13,10 @@
  * scores once; a ratio or window change then only walks that order and toggles classes
  * (about 15 ms with style and layout at T = 2,048 on a laptop-class CPU). The attention row comes from Python after a click
  * (selected_query), as a float32 buffer tagged with its [layer, head, query] (row_key).
+ *
+ * Several models (AttentionGeometryView.from_models): every model's data travels in _models
+ * and a Model picker (model_name) rebuilds the view from it, so switching works in static
+ * HTML too; field() reads the shown model's data, top-level traits otherwise.
  */
 
 const PLOT = { width: 420, height: 150, left: 46, right: 410, top: 8, bottom: 124 };
@@ -129,27 +133,69 @@ function drawSpectrum(plot, series, scale) {
   };
 }
 
+/** The shown model's `name` field: from _models when the view holds several models. */
+function field(model, name) {
+  const models = model.get("_models") ?? {};
+  const current = model.get("model_name");
+  return current in models ? models[current][name] : model.get(name);
+}
+
+/** After a model switch: layer, head and selected query within the new model's ranges. */
+function clampSelection(model) {
+  if (model.get("layer") >= field(model, "n_layers")) saveTrait(model, "layer", 0);
+  if (model.get("head") >= field(model, "n_heads")) saveTrait(model, "head", 0);
+  if (model.get("selected_query") >= field(model, "tokens").length)
+    saveTrait(model, "selected_query", -1);
+  const names = field(model, "scorer_names");
+  if (!names.includes(model.get("scorer"))) saveTrait(model, "scorer", names[0]);
+}
+
 function render({ model, el }) {
-  const tokens = model.get("tokens");
+  let built = model.get("model_name");
+  let cleanup = build(model, el);
+  const rebuild = () => {
+    if (model.get("model_name") === built) return;
+    built = model.get("model_name");
+    cleanup();
+    el.replaceChildren();
+    clampSelection(model);
+    cleanup = build(model, el);
+  };
+  model.on("change:model_name", rebuild);
+  return () => {
+    model.off("change:model_name", rebuild);
+    cleanup();
+  };
+}
+
+function build(model, el) {
+  const tokens = field(model, "tokens");
   const T = tokens.length;
-  const H = model.get("n_heads");
-  const Hkv = model.get("n_kv_heads");
-  const group = model.get("kv_group");
-  const dq = model.get("dim_q");
-  const dk = model.get("dim_k");
-  const names = model.get("scorer_names");
-  const spectraQ = readFloat32(model.get("_spectra_q"));
-  const spectraK = readFloat32(model.get("_spectra_k"));
+  const H = field(model, "n_heads");
+  const Hkv = field(model, "n_kv_heads");
+  const group = field(model, "kv_group");
+  const dq = field(model, "dim_q");
+  const dk = field(model, "dim_k");
+  const names = field(model, "scorer_names");
+  const spectraQ = readFloat32(field(model, "_spectra_q"));
+  const spectraK = readFloat32(field(model, "_spectra_k"));
   const isStatic = isStaticCopy(el);
+  const builtFor = model.get("model_name");
 
   const title = h("div", "rt-title");
-  const layers = Array.from({ length: model.get("n_layers") }, (_, l) => [l, `layer ${l}`]);
+  const layers = Array.from({ length: field(model, "n_layers") }, (_, l) => [l, `layer ${l}`]);
   const heads = Array.from({ length: H }, (_, q) => [q, `head ${q} (KV ${Math.floor(q / group)})`]);
+  const modelNames = model.get("model_names") ?? [];
+  const modelPicker = makePicker("Model", modelNames);
+  modelPicker.value = builtFor;
+  modelPicker.addEventListener("input", () => saveTrait(model, "model_name", modelPicker.value));
   const layerPicker = makePicker("Layer", layers);
   const headPicker = makePicker("Head", heads);
   const kvReadout = h("span", "rt-kv-readout");
   const header = h("div", "rt-header");
-  header.append(title, layerPicker, headPicker, kvReadout);
+  header.append(title);
+  if (modelNames.length > 1) header.append(modelPicker);
+  header.append(layerPicker, headPicker, kvReadout);
 
   // The spectrum panel.
   const scalePicker = makePicker("Spectrum scale", [
@@ -231,7 +277,7 @@ function render({ model, el }) {
   const decoded = new Map(); // scorer -> Float32Array (L, Hkv, T), decoded on first use
   const orders = new Map(); // "scorer/layer/kv" -> token indices in eviction order
   function scoresOf(name, layer, kv) {
-    if (!decoded.has(name)) decoded.set(name, readFloat32(model.get("_key_scores")[name]));
+    if (!decoded.has(name)) decoded.set(name, readFloat32(field(model, "_key_scores")[name]));
     const start = (layer * Hkv + kv) * T;
     return decoded.get(name).subarray(start, start + T);
   }
@@ -286,7 +332,7 @@ function render({ model, el }) {
     rowReadout.classList.toggle("rt-error", Boolean(error));
     if (error) rowReadout.textContent = error;
     else if (query < 0) rowReadout.textContent = "Click a token to draw its attention row.";
-    else if (!model.get("has_attention_row"))
+    else if (!field(model, "has_attention_row"))
       rowReadout.textContent = "No attention_row callable given: pass one to see attention rows.";
     else if (!row)
       rowReadout.textContent = isStatic
@@ -379,7 +425,7 @@ function render({ model, el }) {
   }
 
   function retitle() {
-    title.textContent = model.get("title");
+    title.textContent = field(model, "title");
   }
 
   for (const [control, event, trait, read] of [
@@ -410,12 +456,19 @@ function render({ model, el }) {
     ["change:row_error", describeRow],
     ["change:title", retitle],
   ];
-  for (const [event, callback] of listeners) model.on(event, callback);
+  // a model switch rebuilds the view; until then, this build ignores the new model's changes
+  const guarded = listeners.map(([event, callback]) => [
+    event,
+    () => {
+      if (model.get("model_name") === builtFor) callback();
+    },
+  ]);
+  for (const [event, callback] of guarded) model.on(event, callback);
   retitle();
   relayer();
   strip.highlight(model.get("selected_query"));
   return () => {
-    for (const [event, callback] of listeners) model.off(event, callback);
+    for (const [event, callback] of guarded) model.off(event, callback);
   };
 }
 

@@ -18,6 +18,10 @@ h // kv_group) it draws the singular spectra of Q and K, the tokens colored by t
 scorer with the evicted ones struck through at the slider's ratio (the browser computes the
 kept set; ``kept_mask`` is the same rule in Python), and the clicked query's attention
 row as a bar on each token, with the share of that attention the kept tokens hold.
+
+:meth:`AttentionGeometryView.from_models` makes one view over several models' precomputed
+results (e.g. the sizes of a model family) with a Model picker: every model's data is sent to
+the browser once, so switching also works in a static HTML export.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 import traitlets
 
 from widgets.base import (
+    InvalidValue,
     WidgetBase,
     as_numeric_array,
     check_choice,
@@ -149,6 +154,52 @@ def _check_row(values: object, label: str, query: int, n_tokens: int) -> np.ndar
     return row.astype(np.float32)
 
 
+def _prepare(
+    tokens: object,
+    spectra_q: object,
+    spectra_k: object,
+    key_scores: object,
+    kv_group: object,
+    attention_row: object,
+) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+    """Checked view data of one model: the synced traits and the float32 scores by scorer."""
+    tokens = check_str_list(
+        tokens, "tokens", kind="a sequence of strings", if_empty="pass at least one token"
+    )
+    q = _spectra(spectra_q, "spectra_q", None)
+    n_layers, n_heads = q.shape[:2]
+    k = _spectra(spectra_k, "spectra_k", n_layers)
+    n_kv_heads = k.shape[1]
+    kv_group = _check_kv_group(kv_group, n_heads, n_kv_heads)
+    expected = (n_layers, n_kv_heads, len(tokens))
+    scores = {
+        name: validated_float_array(
+            values, f"key_scores[{name!r}]", expected, ("layers", "KV heads", "tokens")
+        )
+        for name, values in _check_scorer_names(key_scores).items()
+    }
+    if attention_row is not None and not callable(attention_row):
+        raise TypeError(
+            "attention_row must be callable as attention_row(layer, head, query_index), "
+            f"got {type(attention_row).__name__}"
+        )
+    data = {
+        "tokens": tokens,
+        "scorer_names": list(scores),
+        "n_layers": n_layers,
+        "n_heads": n_heads,
+        "n_kv_heads": n_kv_heads,
+        "kv_group": kv_group,
+        "dim_q": q.shape[2],
+        "dim_k": k.shape[2],
+        "has_attention_row": attention_row is not None,
+        "_spectra_q": float32_bytes(q),
+        "_spectra_k": float32_bytes(k),
+        "_key_scores": {name: float32_bytes(s) for name, s in scores.items()},
+    }
+    return data, scores
+
+
 class AttentionGeometryView(WidgetBase):
     """Singular spectra of Q and K, KV-cache eviction by several scorers, attention on click.
 
@@ -230,6 +281,12 @@ class AttentionGeometryView(WidgetBase):
     _attention_row = traitlets.Bytes(b"", read_only=True).tag(sync=True)
     row_key = traitlets.List(traitlets.Int(), read_only=True).tag(sync=True)
     row_error = traitlets.Unicode("", read_only=True).tag(sync=True)
+    # Several models (from_models): their names, the one shown, and every model's data.
+    model_names = traitlets.List(traitlets.Unicode(), read_only=True).tag(sync=True)
+    model_name = traitlets.Unicode("", help="Model shown (from_models); '' for one model.").tag(
+        sync=True
+    )
+    _models = traitlets.Dict(read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -244,48 +301,129 @@ class AttentionGeometryView(WidgetBase):
         attention_row: AttentionRow | None = None,
         title: str = "",
     ) -> None:
-        tokens = check_str_list(
-            tokens, "tokens", kind="a sequence of strings", if_empty="pass at least one token"
-        )
-        q = _spectra(spectra_q, "spectra_q", None)
-        n_layers, n_heads = q.shape[:2]
-        k = _spectra(spectra_k, "spectra_k", n_layers)
-        n_kv_heads = k.shape[1]
-        kv_group = _check_kv_group(kv_group, n_heads, n_kv_heads)
-        expected = (n_layers, n_kv_heads, len(tokens))
-        self._scores = {
-            name: validated_float_array(
-                values, f"key_scores[{name!r}]", expected, ("layers", "KV heads", "tokens")
-            )
-            for name, values in _check_scorer_names(key_scores).items()
-        }
+        data, scores = _prepare(tokens, spectra_q, spectra_k, key_scores, kv_group, attention_row)
         ratio = _check_ratio(ratio)
         window = _check_window(window)
-        if attention_row is not None and not callable(attention_row):
-            raise TypeError(
-                "attention_row must be callable as attention_row(layer, head, query_index), "
-                f"got {type(attention_row).__name__}"
-            )
+        self._scores = scores
         self._attention_row_fn = attention_row
+        self._per_model: dict[str, tuple[dict, dict, AttentionRow | None, str]] = {}
         # Read-only traits are set before ipywidgets opens the comm, so the first message
         # to the browser already carries the data.
-        for name, value in {
-            "tokens": tokens,
-            "scorer_names": list(self._scores),
-            "n_layers": n_layers,
-            "n_heads": n_heads,
-            "n_kv_heads": n_kv_heads,
-            "kv_group": kv_group,
-            "dim_q": q.shape[2],
-            "dim_k": k.shape[2],
-            "has_attention_row": attention_row is not None,
-            "_spectra_q": float32_bytes(q),
-            "_spectra_k": float32_bytes(k),
-            "_key_scores": {name: float32_bytes(s) for name, s in self._scores.items()},
-        }.items():
+        for name, value in data.items():
             self.set_trait(name, value)
         super().__init__(scorer=next(iter(self._scores)), ratio=ratio, window=window, title=title)
         self.observe(self._on_query, ["selected_query", "layer", "head"])
+
+    @classmethod
+    def from_models(
+        cls,
+        models: Mapping[str, Mapping[str, object]],
+        *,
+        ratio: float = 0.875,
+        window: int = 8,
+        model_name: str | None = None,
+    ) -> AttentionGeometryView:
+        """One view over several models with a Model picker.
+
+        ``models`` maps a model's name (e.g. its size) to the keyword arguments of the
+        constructor for it: ``tokens``, ``spectra_q``, ``spectra_k``, ``key_scores``,
+        ``kv_group`` and optionally ``attention_row`` and ``title``. ``model_name`` is shown
+        first (default: the first). Switching (``view.model_name = ...`` or the picker)
+        resets layer, head and the selected query, keeps the scorer if the model has it.
+        """
+        if not isinstance(models, Mapping):
+            raise TypeError(
+                f"models must map model names to view data, got {type(models).__name__}"
+            )
+        if not models:
+            raise ValueError("models is empty; pass at least one model's data")
+        allowed = {
+            "tokens",
+            "spectra_q",
+            "spectra_k",
+            "key_scores",
+            "kv_group",
+            "attention_row",
+            "title",
+        }
+        per_model = {}
+        for name, kwargs in models.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"model names must be non-empty strings, got {name!r}")
+            if not isinstance(kwargs, Mapping):
+                raise TypeError(f"models[{name!r}] must be a mapping of view arguments")
+            unknown = sorted(set(kwargs) - allowed)
+            if unknown:
+                raise ValueError(f"models[{name!r}] has unknown arguments {unknown}")
+            kwargs = dict(kwargs)
+            title = kwargs.pop("title", name)
+            row_fn = kwargs.pop("attention_row", None)
+            try:
+                data, scores = _prepare(
+                    kwargs.get("tokens"),
+                    kwargs.get("spectra_q"),
+                    kwargs.get("spectra_k"),
+                    kwargs.get("key_scores"),
+                    kwargs.get("kv_group"),
+                    row_fn,
+                )
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"models[{name!r}]: {error}") from None
+            per_model[name] = (data, scores, row_fn, str(title))
+        first = next(iter(per_model)) if model_name is None else model_name
+        if first not in per_model:
+            raise ValueError(f"model_name {first!r} is not one of {list(per_model)}")
+        data, scores, row_fn, title = per_model[first]
+        view = cls(
+            data["tokens"],
+            from_float32_bytes(data["_spectra_q"]).reshape(
+                data["n_layers"], data["n_heads"], data["dim_q"]
+            ),
+            from_float32_bytes(data["_spectra_k"]).reshape(
+                data["n_layers"], data["n_kv_heads"], data["dim_k"]
+            ),
+            scores,
+            kv_group=data["kv_group"],
+            ratio=ratio,
+            window=window,
+            attention_row=row_fn,
+            title=title,
+        )
+        view._per_model = per_model
+        payload = {
+            name: {**model_data, "title": model_title}
+            for name, (model_data, _, _, model_title) in per_model.items()
+        }
+        with view.hold_sync():
+            view.set_trait("model_names", list(per_model))
+            view.set_trait("_models", payload)
+            view.model_name = first
+        view.observe(view._on_model, ["model_name"])
+        return view
+
+    @traitlets.validate("model_name")
+    def _validate_model_name(self, proposal: traitlets.Bunch) -> str:
+        value = proposal["value"]
+        if not self._per_model:
+            if value:
+                raise InvalidValue("model_name: this view holds one model (use from_models)")
+            return value
+        return check_choice(value, self._per_model, "model")
+
+    def _on_model(self, change: traitlets.Bunch) -> None:
+        """Show another model: its data, layer/head 0, no query, the scorer kept if it has it."""
+        data, scores, row_fn, title = self._per_model[change["new"]]
+        scorer = self.scorer if self.scorer in scores else next(iter(scores))
+        with self.hold_sync(), self.hold_trait_notifications():
+            self._scores = scores
+            self._attention_row_fn = row_fn
+            for name, value in data.items():
+                self.set_trait(name, value)
+            self.selected_query = -1
+            self.layer = 0
+            self.head = 0
+            self.scorer = scorer
+            self.title = title
 
     @property
     def kv_head(self) -> int:

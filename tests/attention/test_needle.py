@@ -67,7 +67,10 @@ def test_the_question_is_read_after_the_haystack_is_compressed(llama, tokenizer,
     def spy(*args, **kwargs):
         ids = kwargs.get("input_ids")
         cache = kwargs["cache"] if kwargs.get("cache") is not None else kwargs["past_key_values"]
-        lengths.append((ids.shape[1], cache.layers[0].keys.shape[-2] if cache.layers else 0))
+        first = cache.layers[0] if cache.layers else None
+        lengths.append(
+            (ids.shape[1], first.keys.shape[-2] if first and first.is_initialized else 0)
+        )
         return real_forward(*args, **kwargs)
 
     example = examples[1]
@@ -89,6 +92,24 @@ def test_the_question_is_read_after_the_haystack_is_compressed(llama, tokenizer,
     question_tokens, cached = lengths[1]
     assert cached == int(n_context * 0.5)  # compressed before the question arrives
     assert question_tokens == len(tokenizer(example.prompt)["input_ids"]) - n_context
+
+    lengths.clear()  # question-aware: the question proper is compressed with the haystack
+    n_asked = len(tokenizer(f"{example.context} {example.asked}")["input_ids"])
+    llama.forward = spy
+    try:
+        needle_accuracy(
+            llama,
+            tokenizer,
+            [example],
+            context=lambda _example: compressor.apply(llama),
+            compress_context=True,
+            question_aware=True,
+            max_new_tokens=2,
+        )
+    finally:
+        del llama.forward
+    assert lengths[0] == (n_asked, 0)
+    assert lengths[1] == (len(tokenizer(example.prompt)["input_ids"]) - n_asked, n_asked // 2)
 
 
 def test_answer_positions_are_the_needles_value_tokens(tokenizer, examples):

@@ -6,10 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from toolkit.attention.capture import capture_qk
 from toolkit.attention.compression import KVCompressor, select_entries
 from toolkit.attention.scorers import (
     SCORERS,
     KNormScorer,
+    MeanAttentionScorer,
     QFiltersScorer,
     RandomScorer,
     Scorer,
@@ -89,8 +91,11 @@ class _Recording(SnapKVScorer):
         return self.scores[layer_idx]
 
 
-def _naive_snapkv(attn: torch.Tensor, window: int, kernel: int, n_kv: int) -> torch.Tensor:
-    """From eager attention weights (B, H, L, L): window mean, group mean, max-pool, loops."""
+def _naive_snapkv(
+    attn: torch.Tensor, window: int, kernel: int, n_kv: int, pooling: str = "max"
+) -> torch.Tensor:
+    """From eager attention weights (B, H, L, L): window mean, group mean, pooling, loops
+    (average pooling counts the zero padding, as ``F.avg_pool1d`` and kvpress do)."""
     batch, heads, length, _ = attn.shape
     group = heads // n_kv
     out = torch.empty(batch, n_kv, length)
@@ -100,19 +105,62 @@ def _naive_snapkv(attn: torch.Tensor, window: int, kernel: int, n_kv: int) -> to
             mean = rows.mean(dim=(0, 1))[: length - window]
             for i in range(length - window):
                 lo, hi = max(0, i - kernel // 2), min(length - window, i + kernel // 2 + 1)
-                out[b, h, i] = mean[lo:hi].max()
+                pooled = mean[lo:hi].max() if pooling == "max" else mean[lo:hi].sum() / kernel
+                out[b, h, i] = pooled
             out[b, h, length - window :] = float("inf")
     return out
 
 
-def test_snapkv_equals_naive_computation_from_eager_attention(eager_llama):
+@pytest.mark.parametrize("pooling", ["max", "avg"])
+def test_snapkv_equals_naive_computation_from_eager_attention(eager_llama, pooling):
     ids = torch.randint(3, 300, (2, 24), generator=torch.Generator().manual_seed(0))
-    scorer = _Recording(window=6, kernel_size=3)
+    scorer = _Recording(window=6, kernel_size=3, pooling=pooling)
     with KVCompressor(scorer, ratio=0.5, window=6).apply(eager_llama), torch.no_grad():
         out = eager_llama(ids, use_cache=True, output_attentions=True)
     for layer, attn in enumerate(out.attentions):
-        expected = _naive_snapkv(attn.float(), window=6, kernel=3, n_kv=2)
+        expected = _naive_snapkv(attn.float(), window=6, kernel=3, n_kv=2, pooling=pooling)
         torch.testing.assert_close(scorer.scores[layer], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_snapkv_defaults_are_kvpress():
+    scorer = SnapKVScorer()
+    assert (scorer.window, scorer.kernel_size, scorer.pooling) == (64, 5, "avg")
+    with pytest.raises(ValueError, match="pooling"):
+        SnapKVScorer(pooling="sum")
+
+
+def test_mean_attention_oracle_equals_exact_mean_attention_at_prefill(eager_llama):
+    """At prefill every position's query is there: the oracle is capture's exact ā_j,
+    averaged over each KV head's query heads."""
+    ids = torch.randint(3, 300, (2, 20), generator=torch.Generator().manual_seed(1))
+    capture = capture_qk(eager_llama, ids)
+    scorer = MeanAttentionScorer(chunk_size=7)
+    for layer in capture.layers:
+        scores = scorer.score(capture.keys[layer], None, capture.queries[layer], layer)
+        expected = capture.mean_attention(layer).view(2, H_KV, 2, 20).mean(dim=2)
+        torch.testing.assert_close(scores, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_mean_attention_oracle_with_the_last_queries_only():
+    keys = _keys()
+    queries = torch.randn(B, 4, 3, D, generator=torch.Generator().manual_seed(5))
+    scores = MeanAttentionScorer().score(keys, keys, queries, 0)
+    logits = torch.einsum("bgqd,bgld->bgql", queries, keys.repeat_interleave(2, dim=1)) / D**0.5
+    causal = torch.arange(L)[None, :] > torch.arange(L - 3, L)[:, None]
+    attn = F.softmax(logits.masked_fill(causal, float("-inf")), dim=-1)  # (B, H, 3, L)
+    seen_by = torch.tensor([3] * (L - 2) + [2, 1], dtype=torch.float32)
+    expected = attn.sum(dim=2).view(B, H_KV, 2, L).mean(dim=2) / seen_by
+    torch.testing.assert_close(scores, expected)
+    with pytest.raises(ValueError, match="queries"):
+        MeanAttentionScorer().score(keys, keys, None, 0)
+
+
+def test_knorm_keep_high_reverses_the_ranking():
+    keys = _keys()
+    assert torch.equal(KNormScorer(keep="high").score(keys, keys, None, 0), keys.norm(dim=-1))
+    assert torch.equal(KNormScorer().score(keys, keys, None, 0), -keys.norm(dim=-1))
+    with pytest.raises(ValueError, match="keep"):
+        KNormScorer(keep="middle")
 
 
 def test_snapkv_needs_queries_and_odd_kernel():
@@ -144,5 +192,7 @@ def test_make_scorer_builds_each_name_and_lists_names_on_error():
         scorer = make_scorer(name, filters=filters) if name == "qfilters" else make_scorer(name)
         assert type(scorer) is cls and isinstance(scorer, Scorer)
     assert make_scorer("streamingllm", n_sinks=2).n_sinks == 2
-    with pytest.raises(ValueError, match="knorm.*qfilters.*random.*snapkv.*streamingllm"):
+    with pytest.raises(
+        ValueError, match="knorm.*mean_attention.*qfilters.*random.*snapkv.*streamingllm"
+    ):
         make_scorer("h2o")

@@ -78,3 +78,53 @@ def test_needle_context_length_is_close_to_the_target():
 def test_bad_arguments_raise_naming_them(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_varied_style_phrases_facts_six_ways_with_numbers_and_code_words():
+    from toolkit.data.retrieval import TEMPLATES, VALUE_WORDS
+
+    docs = retrieval_corpus(
+        40, 0, context_tokens=300, n_facts=3, queries_per_fact=2, style="varied"
+    )
+    assert docs == retrieval_corpus(
+        40, 0, context_tokens=300, n_facts=3, queries_per_fact=2, style="varied"
+    )
+    used, kinds = set(), set()
+    for doc in docs:
+        spans = answer_spans(doc)
+        assert len(spans) == 3 * 2
+        for start, end in spans:
+            value = doc[start:end]
+            kinds.add("digits" if value.isdigit() else "words")
+            assert value.isdigit() or value in VALUE_WORDS
+            template = next(
+                t
+                for t in TEMPLATES["varied"]
+                if re.search(
+                    re.escape(t.prefix).replace(re.escape("{key}"), r"the \w+ \w+") + " $",
+                    doc[:start],
+                )
+            )
+            used.add(template)
+            assert doc.index(f" {value}.") < start  # stated before it is asked
+    assert len(used) == len(TEMPLATES["varied"]) and kinds == {"digits", "words"}
+
+
+def test_varied_needles_state_their_answer_once_and_ask_before_the_answer_prefix():
+    from toolkit.data.retrieval import VALUE_WORDS
+
+    filler = " ".join(review_corpus(500, 0)).lower()
+    assert not any(f" {word} " in filler or f" {word}." in filler for word in VALUE_WORDS)
+    for example in needle_examples(12, 1, context_tokens=300, style="varied"):
+        start, end = example.answer_span
+        assert example.prompt[start:end] == example.answer
+        assert example.prompt.count(f" {example.answer}") == 1
+        assert example.statement in example.context
+        assert example.asked.endswith("?") and example.question.startswith(example.asked)
+
+
+def test_plain_style_is_the_original_corpus():
+    plain = retrieval_corpus(2, 0, context_tokens=300, n_facts=2, style="plain")
+    assert plain == retrieval_corpus(2, 0, context_tokens=300, n_facts=2)
+    with pytest.raises(ValueError, match="style"):
+        retrieval_corpus(1, 0, style="poetic")

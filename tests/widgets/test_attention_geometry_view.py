@@ -301,3 +301,63 @@ def test_bad_input_is_named_in_the_error(args, kwargs, error, message):
     kwargs = {"kv_group": 2, **kwargs}
     with pytest.raises(error, match=message):
         AttentionGeometryView(*args, **kwargs)
+
+
+def two_models() -> dict[str, dict]:
+    """A 2-layer and a 3-layer model over different tokens, scorers and head counts."""
+    rng = np.random.default_rng(1)
+    small = dict(
+        tokens=TOKENS,
+        spectra_q=spectra(H),
+        spectra_k=spectra(HKV),
+        key_scores=key_scores(),
+        kv_group=H // HKV,
+        attention_row=Recorder(),
+        title="small",
+    )
+    big_tokens = [f"b{i}" for i in range(T + 3)]
+    big = dict(
+        tokens=big_tokens,
+        spectra_q=np.abs(rng.normal(size=(3, 6, D))),
+        spectra_k=np.abs(rng.normal(size=(3, 2, D))),
+        key_scores={
+            "qfilters": rng.normal(size=(3, 2, T + 3)),
+            "oracle": rng.random((3, 2, T + 3)),
+        },
+        kv_group=3,
+    )
+    return {"2 layers": small, "3 layers": big}
+
+
+def test_from_models_switches_data_and_resets_the_selection():
+    view = AttentionGeometryView.from_models(two_models(), ratio=0.5, window=2)
+    assert view.model_names == ["2 layers", "3 layers"] and view.model_name == "2 layers"
+    assert set(view._models) == {"2 layers", "3 layers"}
+    assert view.title == "small" and view.n_layers == L
+    view.layer, view.head, view.scorer, view.selected_query = 1, 3, "knorm", 5
+    view.model_name = "3 layers"
+    assert (view.n_layers, view.n_heads, view.kv_group, len(view.tokens)) == (3, 6, 3, T + 3)
+    assert (view.layer, view.head, view.selected_query) == (0, 0, -1)
+    assert view.scorer == "qfilters" and view.scorer_names == ["qfilters", "oracle"]
+    assert view.title == "3 layers" and not view.has_attention_row
+    assert view.kept_mask("oracle", 2, 1).sum() == int((T + 3) * 0.5)
+    view.model_name = "2 layers"
+    view.selected_query = 4
+    assert view.row_key == [0, 0, 4] and view.attention is not None
+    with pytest.raises(traitlets.TraitError, match="model"):
+        view.model_name = "4 layers"
+    state, paths, buffers = _remove_buffers(view.get_state())
+    assert ["_models", "3 layers", "_key_scores", "oracle"] in paths
+
+
+def test_from_models_names_the_model_with_bad_data():
+    models = two_models()
+    models["3 layers"]["kv_group"] = 2
+    with pytest.raises(ValueError, match=r"models\['3 layers'\]: kv_group"):
+        AttentionGeometryView.from_models(models)
+    with pytest.raises(ValueError, match="unknown arguments"):
+        AttentionGeometryView.from_models({"a": {**two_models()["2 layers"], "colour": 1}})
+    with pytest.raises(ValueError, match="model_name"):
+        AttentionGeometryView.from_models(two_models(), model_name="nope")
+    with pytest.raises(traitlets.TraitError, match="one model"):
+        make_view().model_name = "x"

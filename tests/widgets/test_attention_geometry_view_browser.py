@@ -114,3 +114,46 @@ def test_round_trip_with_the_kernel_and_static_export(lab: Lab, browser) -> None
         expect(root.locator(".rt-row-readout")).to_have_text(
             "static copy: attention rows need a running kernel"
         )
+
+
+def test_model_picker_switches_models_in_the_static_export(browser, tmp_path) -> None:
+    """A view over two models (from_models) exported to HTML: the Model picker rebuilds the
+    view from the other model's data with no kernel (tokens, layers, heads, scorers)."""
+    import numpy as np
+
+    from widgets import AttentionGeometryView
+    from widgets.export import to_html
+
+    rng = np.random.default_rng(0)
+
+    def data(n_layers, n_heads, n_tokens, scorers):
+        return dict(
+            tokens=[f"t{i}" for i in range(n_tokens)],
+            spectra_q=np.abs(rng.normal(size=(n_layers, n_heads, 8))),
+            spectra_k=np.abs(rng.normal(size=(n_layers, 2, 8))),
+            key_scores={s: rng.normal(size=(n_layers, 2, n_tokens)) for s in scorers},
+            kv_group=n_heads // 2,
+            title=f"{n_layers} layers",
+        )
+
+    view = AttentionGeometryView.from_models(
+        {"small": data(2, 4, 30, ["qfilters", "knorm"]), "large": data(4, 6, 50, ["qfilters"])},
+        ratio=0.5,
+        window=2,
+    )
+    view.layer, view.head, view.scorer = 1, 3, "knorm"
+    path = to_html(view, tmp_path / "models.html")
+    with offline_page(browser, path, "light", 700) as page:
+        root = page.locator(".rt-attention-geometry-view")
+        expect(root.locator(".rt-token")).to_have_count(30)
+        expect(root.locator(".rt-title")).to_have_text("2 layers")
+        root.get_by_label("Model", exact=True).select_option("large")
+        root = page.locator(".rt-attention-geometry-view")
+        expect(root.locator(".rt-token")).to_have_count(50)
+        expect(root.locator(".rt-title")).to_have_text("4 layers")
+        expect(root.get_by_label("Layer", exact=True).locator("option")).to_have_count(4)
+        expect(root.get_by_label("Head", exact=True).locator("option")).to_have_count(6)
+        expect(root.get_by_label("Scorer").locator("option")).to_have_count(1)
+        expect(root.locator(".rt-kept-rule")).to_contain_text("qfilters")
+        root.get_by_label("Model", exact=True).select_option("small")
+        expect(page.locator(".rt-attention-geometry-view .rt-token")).to_have_count(30)

@@ -17,7 +17,7 @@ def small_spec(tmp_path, monkeypatch):
     recipe.update(hidden_size=32, intermediate_size=64, head_dim=8, vocab_size=400)
     recipe.update(tokenizer_texts=20, n_heldout_texts=2, heldout_words=260, needle_examples=2)
     recipe["needle_context_tokens"] = 100
-    for phase, block in zip(recipe["curriculum"], (32, 64), strict=True):
+    for phase, block in zip(recipe["curriculum"], (32, 64, 96), strict=True):
         phase.update(context_words=260, n_texts=8)
         phase["train"] = dataclasses.asdict(
             LMTrainConfig(block_size=block, batch_size=2, steps=2, warmup_steps=1)
@@ -39,11 +39,26 @@ def test_builds_a_gqa_llama_with_its_metrics(small_spec):
     metrics = manifest["metrics"]
     assert 0.0 <= metrics["needle_accuracy"] <= 1.0
     assert metrics["heldout_perplexity"] > 1 and metrics["parameters"] > 0
-    assert len(zoo.training_log(small_spec.name)["loss"]) == 4  # two phases of two steps
+    assert len(zoo.training_log(small_spec.name)["loss"]) == 6  # three phases of two steps
 
 
-def test_real_recipe_trains_on_1024_token_rows_and_is_registered():
-    recipe = tiny_llama.default_recipe()
-    assert recipe["curriculum"][-1]["train"]["block_size"] >= 1024
-    assert recipe["num_key_value_heads"] < recipe["num_attention_heads"]
-    assert "tiny-llama-retrieval" in zoo.builtin_names()
+def test_real_recipes_train_on_2048_token_rows_and_are_registered():
+    for name in zoo.RETRIEVAL_LLAMAS:
+        recipe = tiny_llama.default_recipe(name)
+        assert recipe["curriculum"][-1]["train"]["block_size"] >= 2048
+        assert recipe["needle_context_tokens"] >= 2048
+        assert recipe["num_key_value_heads"] < recipe["num_attention_heads"]
+        assert name in zoo.builtin_names()
+    assert zoo.RETRIEVAL_LLAMAS[0] == "tiny-llama-retrieval"
+
+
+def test_the_family_grows_in_depth_and_width_and_shares_corpus_and_curriculum():
+    recipes = [tiny_llama.default_recipe(name) for name in zoo.RETRIEVAL_LLAMAS]
+    layers = [r["num_hidden_layers"] for r in recipes]
+    widths = [r["hidden_size"] for r in recipes]
+    assert layers == sorted(layers) and len(set(layers)) == len(layers)
+    assert widths == sorted(widths)
+    shared = ("corpus_style", "corpus_fingerprint", "vocab_size", "needle_context_tokens")
+    assert len({tuple(r[k] for k in shared) for r in recipes}) == 1
+    with pytest.raises(ValueError, match="sizes"):
+        tiny_llama.default_recipe("tiny-llama-retrieval-9l")

@@ -3,11 +3,17 @@
 * :mod:`~toolkit.attention.capture` — post-RoPE queries and keys of any Hugging Face model.
 * :mod:`~toolkit.attention.geometry` — per-head singular spectra, the dominant direction and
   how well the projection on it predicts attention.
+* :mod:`~toolkit.attention.premises` — the premise of Q-Filters per layer and head (one-sided
+  queries, first-direction energy, filter–attention correlation, GQA averaging) and how much
+  of a needle's attention comes from the question.
 * :mod:`~toolkit.attention.qfilters` — Q-Filters calibration, saved beside the model's cache.
 * :mod:`~toolkit.attention.scorers` — key scorers: Q-Filters, K-norm, StreamingLLM, SnapKV,
-  random; ``SCORERS`` maps their names to classes and :func:`make_scorer` builds one by name.
-* :mod:`~toolkit.attention.compression` — KV-cache compressors for ``model.generate``.
-* :mod:`~toolkit.attention.needle` — needle-in-a-haystack accuracy.
+  the exact mean-attention oracle, random; ``SCORERS`` maps their names to classes and
+  :func:`make_scorer` builds one by name.
+* :mod:`~toolkit.attention.compression` — KV-cache compressors for ``model.generate``
+  (full-attention and sliding-window cache layers).
+* :mod:`~toolkit.attention.needle` — needle-in-a-haystack accuracy, one compressor at a time
+  or many per prefill (:func:`needle_sweep`).
 
 Everything in ``__all__`` loads on first use. Equations and conventions:
 ``docs/methods/qfilters.md``.
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from toolkit.attention.compression import (
         CacheStats,
         CompressedLayer,
+        CompressedSlidingLayer,
         KVCompressor,
         StreamingKVCompressor,
         compression_stats,
@@ -46,7 +53,9 @@ if TYPE_CHECKING:
         answer_positions,
         answers,
         needle_accuracy,
+        needle_sweep,
     )
+    from toolkit.attention.premises import AnswerAttention, Premise, answer_attention, premise
     from toolkit.attention.qfilters import (
         QFilters,
         calibrate_qfilters,
@@ -56,6 +65,7 @@ if TYPE_CHECKING:
     from toolkit.attention.scorers import (
         SCORERS,
         KNormScorer,
+        MeanAttentionScorer,
         QFiltersScorer,
         RandomScorer,
         Scorer,
@@ -67,14 +77,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCORERS",
+    "AnswerAttention",
     "CacheStats",
     "CompressedLayer",
+    "CompressedSlidingLayer",
     "Correlations",
     "DominantDirections",
     "KNormScorer",
     "KVCompressor",
+    "MeanAttentionScorer",
     "NeedleRecord",
     "NeedleResult",
+    "Premise",
     "QFilters",
     "QFiltersScorer",
     "QKCapture",
@@ -85,6 +99,7 @@ __all__ = [
     "StreamingKVCompressor",
     "StreamingLLMScorer",
     "accuracy_by_depth",
+    "answer_attention",
     "answer_positions",
     "answers",
     "attention_modules",
@@ -99,6 +114,8 @@ __all__ = [
     "make_scorer",
     "model_fingerprint",
     "needle_accuracy",
+    "needle_sweep",
+    "premise",
     "projection_attention_correlation",
     "qfilters_dir",
     "rank_fractions",

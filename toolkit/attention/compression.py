@@ -35,11 +35,14 @@ has seen and ``C ≤ N`` the entries it holds:
 Limits. The mask above assumes no padding, so a 2-D ``attention_mask`` with any zero (left or
 right padding) raises ``ValueError``; batches must hold equal-length prompts. Every layer and
 head keeps the same number of entries (one rectangular tensor per layer, one mask for all
-layers). Only full-attention ``DynamicCache`` layers are compressed (static, sliding-window and
-quantized layers raise ``TypeError``); assisted decoding's ``crop`` is refused. The attention
-modules are those :func:`toolkit.attention.capture.attention_modules` finds (Llama-style
-``q_proj``/``k_proj``, GPT-2's ``c_attn``, …); scorers that need queries (SnapKV) recompute them
-and so need RoPE attention with a ``q_proj``.
+layers of a kind). ``DynamicCache`` layers are compressed, full-attention and sliding-window
+ones alike (Mistral, Qwen2 with ``use_sliding_window``, mixed ``layer_types``: see
+:class:`CompressedSlidingLayer`);
+static and quantized layers raise ``TypeError``; assisted decoding's ``crop`` is refused. The
+attention modules are those :func:`toolkit.attention.capture.attention_modules` finds
+(Llama-style ``q_proj``/``k_proj``, GPT-2's ``c_attn``, …); scorers that need queries (SnapKV,
+the mean-attention oracle) recompute them from the module's input: ``q_proj`` (with ``q_norm``
+and RoPE where the model has them) or the first third of GPT-2's fused ``c_attn``.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from fractions import Fraction
 import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
-from transformers.cache_utils import Cache, DynamicLayer
+from transformers.cache_utils import Cache, DynamicLayer, DynamicSlidingWindowLayer
 from transformers.models.llama.modeling_llama import rotate_half
 
 from toolkit._checks import check_bool, check_int, check_number, describe
@@ -70,11 +73,14 @@ from toolkit.attention.scorers import Scorer, make_scorer
 __all__ = [
     "CacheStats",
     "CompressedLayer",
+    "CompressedSlidingLayer",
     "KVCompressor",
     "StreamingKVCompressor",
     "compression_stats",
     "continuation_perplexity",
+    "evict_out_of_window",
     "select_entries",
+    "window_eviction",
 ]
 
 
@@ -144,6 +150,123 @@ class CompressedLayer(DynamicLayer):
             self.positions = self.positions[indices, ...]
 
 
+class CompressedSlidingLayer(CompressedLayer):
+    """A sliding-window cache layer (window ``w``: the query at position ``t`` sees keys
+    ``t − w < j ≤ t``) holding ``C`` of the entries its window can still reach.
+
+    The mask transformers builds from :meth:`get_mask_sizes` places the held keys at the
+    contiguous positions ``N − C … N − 1``, never earlier than their true ones, and one mask
+    serves every sliding layer, so all of them must hold the same number of entries and none
+    that has left the window. Before each forward, the compressor's model hook therefore
+    drops, in every compressed sliding layer, the entries no query of the forward can see
+    (``j ≤ N − w``) and, where another layer had to drop more, its own oldest entries too
+    (:func:`evict_out_of_window`). A one-token forward (decoding) is then exact; a longer
+    forward is exact while every held entry stays in the window of all its queries, and one
+    that would need a held entry to leave the window mid-forward is refused (``ValueError``:
+    feed those tokens in shorter pieces). Outside the compressor's ``apply`` (or
+    :func:`window_eviction`) a forward that would show a stale entry is refused too.
+    """
+
+    is_sliding = True
+
+    def __init__(self, sliding_window: int):
+        super().__init__()
+        self.sliding_window = check_int("sliding_window", sliding_window, minimum=1)
+
+    @classmethod
+    def from_entries(  # type: ignore[override]
+        cls,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        positions: torch.Tensor,
+        seen: int,
+        *,
+        sliding_window: int,
+    ) -> CompressedSlidingLayer:
+        """A layer holding ``keys``/``values`` at ``positions`` after ``seen`` tokens."""
+        layer = cls(sliding_window)
+        layer.lazy_initialization(keys, values)
+        layer.keys, layer.values, layer.positions = keys, values, positions
+        layer.cumulative_length = seen
+        return layer
+
+    def n_stale(self) -> int:
+        """Held entries no query of the next forward can see (``j ≤ N − w``), counted in the
+        head that holds most of them (each head's positions ascend: they are a prefix)."""
+        if self.positions is None or not self.is_initialized or not self.positions.numel():
+            return 0
+        first_visible = self.cumulative_length - self.sliding_window + 1
+        return int((self.positions < first_visible).sum(dim=-1).max())
+
+    def drop_oldest(self, n: int) -> None:
+        """Drop the ``n`` oldest held entries of every head."""
+        if n > 0:
+            self.keys = self.keys[:, :, n:]
+            self.values = self.values[:, :, n:]
+            self.positions = self.positions[..., n:]
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        seen, n_new = self.cumulative_length, key_states.shape[-2]
+        if self.n_stale():
+            raise ValueError(
+                "a compressed sliding-window layer still holds entries that have left its "
+                "window; run the model inside the compressor's `apply(model)` (or "
+                "`window_eviction(model)`), which drops them before each forward"
+            )
+        if n_new > 1 and self.positions is not None and self.positions.numel():
+            held = self.positions.shape[-1]
+            shown = torch.arange(seen - held, seen, device=self.positions.device)  # mask's view
+            leaving = self.positions <= seen + n_new - 1 - self.sliding_window
+            if bool((leaving & (self.positions != shown)).any()):
+                raise ValueError(
+                    f"a {n_new}-token forward on a compressed sliding-window layer (window "
+                    f"{self.sliding_window}, {seen} tokens seen) would keep showing entries "
+                    "that leave the window during it; feed the tokens in shorter pieces "
+                    "(one at a time is always exact)"
+                )
+        return super().update(key_states, value_states, *args, **kwargs)
+
+
+def evict_out_of_window(cache: Cache) -> None:
+    """Before a forward: drop from every :class:`CompressedSlidingLayer` of ``cache`` the
+    entries that have left its window, and as many of its oldest ones as the layer that had
+    to drop most, so that the sliding layers keep one common size (one mask serves them)."""
+    layers = [
+        layer for layer in getattr(cache, "layers", ()) if isinstance(layer, CompressedSlidingLayer)
+    ]
+    stale = [layer.n_stale() for layer in layers]
+    if not layers or not max(stale):
+        return
+    held = {layer.keys.shape[-2] for layer in layers}
+    if len(held) != 1:
+        raise ValueError(
+            f"the compressed sliding-window layers of `cache` hold different numbers of "
+            f"entries {sorted(held)}; they must share one size"
+        )
+    for layer in layers:
+        layer.drop_oldest(max(stale))
+
+
+@contextmanager
+def window_eviction(model: torch.nn.Module) -> Iterator[None]:
+    """Run :func:`evict_out_of_window` on the cache of every forward of ``model`` inside the
+    ``with`` block (what a compressor's ``apply`` does): for decoding from a compressed
+    sliding-window cache without the compressor's hooks."""
+    signature = inspect.signature(check_module("model", model).forward)
+
+    def hook(_model, args, kwargs):
+        inputs = signature.bind_partial(*args, **kwargs).arguments
+        cache = inputs.get("cache", inputs.get("past_key_values"))
+        if isinstance(cache, Cache):
+            evict_out_of_window(cache)
+
+    handle = model.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 def select_entries(
     scores: torch.Tensor, n_keep: int, window: int, pinned: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -182,19 +305,26 @@ def _post_rope_queries(
     hidden_states: torch.Tensor,
     position_embeddings: tuple[torch.Tensor, torch.Tensor] | None,
 ) -> torch.Tensor:
-    """``Q = RoPE(q_norm?(W_q h))`` ``(B, H, L_q, D)``, as the attention module computes it."""
-    if not hasattr(module, "q_proj") or position_embeddings is None:
-        raise TypeError(
-            "scorers that need queries support RoPE attention modules with a `q_proj` "
-            f"(Llama-style), not {type(module).__name__}"
-        )
+    """The queries ``(B, H, L_q, D)`` as the attention module computes them: ``RoPE(q_norm?(W_q
+    h))`` for Llama-style modules (``q_proj``; RoPE when the model passes position embeddings),
+    the first third of the fused ``c_attn`` output for GPT-2 (absolute positions: no RoPE)."""
     batch, length, _ = hidden_states.shape
-    queries = module.q_proj(hidden_states).view(batch, length, -1, module.head_dim)
-    if (q_norm := getattr(module, "q_norm", None)) is not None:
-        queries = q_norm(queries)
-    queries = queries.transpose(1, 2)
-    cos, sin = (t.unsqueeze(1) for t in position_embeddings)
-    return queries * cos + rotate_half(queries) * sin
+    if hasattr(module, "q_proj"):
+        queries = module.q_proj(hidden_states).view(batch, length, -1, module.head_dim)
+        if (q_norm := getattr(module, "q_norm", None)) is not None:
+            queries = q_norm(queries)
+        queries = queries.transpose(1, 2)
+        if position_embeddings is None:
+            return queries
+        cos, sin = (t.unsqueeze(1) for t in position_embeddings)
+        return queries * cos + rotate_half(queries) * sin
+    if hasattr(module, "c_attn") and hasattr(module, "split_size"):  # GPT-2: [q | k | v]
+        queries = module.c_attn(hidden_states).split(module.split_size, dim=2)[0]
+        return queries.view(batch, length, -1, module.head_dim).transpose(1, 2)
+    raise TypeError(
+        "scorers that need queries support attention modules with a `q_proj` (Llama-style) or "
+        f"a fused `c_attn` (GPT-2), not {type(module).__name__}"
+    )
 
 
 def _cache_attention_modules(model: torch.nn.Module) -> list[torch.nn.Module]:
@@ -261,6 +391,8 @@ class _CacheCompressor:
                 "equal-length sequences only; generate them one by one or without padding"
             )
         cache = inputs.get("cache", inputs.get("past_key_values"))
+        if isinstance(cache, Cache):
+            evict_out_of_window(cache)
         prefill = cache is None or cache.get_seq_length() == 0
         if isinstance(tokens, torch.Tensor) and prefill and inputs.get("use_cache") is not False:
             self._check_prompt(tokens.shape[1])
@@ -287,29 +419,59 @@ class _CacheCompressor:
             return
         layer_idx = module.layer_idx
         layer = cache.layers[layer_idx]
-        if type(layer) not in (DynamicLayer, CompressedLayer):
-            raise TypeError(
-                f"KV compression needs full-attention DynamicCache layers, but layer {layer_idx} "
-                f"of the `cache` is a {type(layer).__name__}"
-            )
+        _check_layer_type(layer, layer_idx)
         hidden_states = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
         n_keep = self._target(layer, hidden_states.shape[1])
         if n_keep is None:
             return
+        cache.layers[layer_idx] = self.compress_layer(
+            module, layer, n_keep, hidden_states, kwargs.get("position_embeddings")
+        )
+
+    def layer_scores(
+        self,
+        module: torch.nn.Module,
+        layer: DynamicLayer,
+        hidden_states: torch.Tensor,
+        position_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """The scorer's scores ``(B, H_kv, L)`` of ``layer``'s entries, written by ``module``'s
+        forward over ``hidden_states`` (queries recomputed from them when the scorer needs
+        them)."""
         keys, values = layer.keys, layer.values  # (B, H_kv, L, D)
         queries = None
         if self.scorer.needs_queries:
-            queries = _post_rope_queries(module, hidden_states, kwargs.get("position_embeddings"))
-        scores = self.scorer.score(keys, values, queries, layer_idx)
+            queries = _post_rope_queries(module, hidden_states, position_embeddings)
+        scores = self.scorer.score(keys, values, queries, module.layer_idx)
         if scores.shape != keys.shape[:-1]:
             raise ValueError(
                 f"`scorer` {self.scorer!r} returned scores of shape {tuple(scores.shape)}, "
                 f"expected (B, H_kv, L) = {tuple(keys.shape[:-1])}"
             )
+        return scores
+
+    def compress_layer(
+        self,
+        module: torch.nn.Module,
+        layer: DynamicLayer,
+        n_keep: int,
+        hidden_states: torch.Tensor,
+        position_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None,
+        *,
+        scores: torch.Tensor | None = None,
+    ) -> CompressedLayer:
+        """``layer`` (written by ``module``'s forward over ``hidden_states``) with its
+        ``n_keep`` best entries per KV head: a :class:`CompressedLayer`, or a
+        :class:`CompressedSlidingLayer` for a sliding-window layer. ``scores``: the
+        :meth:`layer_scores` already computed (they do not depend on ``n_keep``)."""
+        keys, values = layer.keys, layer.values  # (B, H_kv, L, D)
+        if scores is None:
+            scores = self.layer_scores(module, layer, hidden_states, position_embeddings)
         if isinstance(layer, CompressedLayer):
             positions = layer.positions
-        else:
-            positions = torch.arange(keys.shape[-2], device=keys.device).expand(
+        else:  # a sliding layer past its window holds the last entries only
+            first = layer.get_seq_length() - keys.shape[-2]
+            positions = torch.arange(first, first + keys.shape[-2], device=keys.device).expand(
                 scores.shape[:2] + (-1,)
             )
         pinned = None
@@ -317,11 +479,28 @@ class _CacheCompressor:
             pinned = torch.isin(positions, torch.tensor(self.keep, device=positions.device))
         keep = select_entries(scores, n_keep, self.window, pinned)
         gather = keep.unsqueeze(-1).expand(-1, -1, -1, keys.shape[-1])
-        cache.layers[layer_idx] = CompressedLayer.from_entries(
-            keys.gather(2, gather),
-            values.gather(2, gather),
-            positions.gather(2, keep),
-            seen=layer.get_seq_length(),
+        window = _sliding_window(layer)
+        entries = (keys.gather(2, gather), values.gather(2, gather), positions.gather(2, keep))
+        if window is not None:
+            return CompressedSlidingLayer.from_entries(
+                *entries, seen=layer.get_seq_length(), sliding_window=window
+            )
+        return CompressedLayer.from_entries(*entries, seen=layer.get_seq_length())
+
+
+def _sliding_window(layer: DynamicLayer) -> int | None:
+    """The window of a sliding-window cache layer, None for a full-attention one."""
+    return layer.sliding_window if getattr(layer, "is_sliding", False) else None
+
+
+_COMPRESSIBLE = (DynamicLayer, DynamicSlidingWindowLayer, CompressedLayer, CompressedSlidingLayer)
+
+
+def _check_layer_type(layer: object, layer_idx: int) -> None:
+    if type(layer) not in _COMPRESSIBLE:
+        raise TypeError(
+            "KV compression needs DynamicCache layers (full attention or sliding window), but "
+            f"layer {layer_idx} of the `cache` is a {type(layer).__name__}"
         )
 
 
@@ -373,10 +552,11 @@ class KVCompressor(_CacheCompressor):
     def _target(self, layer, query_length):
         if isinstance(layer, CompressedLayer) or query_length < 2:
             return None
-        length = layer.keys.shape[-2]
-        if length != query_length:  # the cache held entries before this forward
+        if layer.get_seq_length() != query_length:  # the cache held entries before this forward
             return None
-        return self.n_keep(length)
+        n_keep = self.n_keep(query_length)
+        held = layer.keys.shape[-2]  # fewer than the prompt in a sliding layer past its window
+        return n_keep if n_keep <= held else None
 
     def __repr__(self) -> str:
         keep = f", keep={self.keep}" if self.keep else ""
@@ -453,14 +633,18 @@ def continuation_perplexity(
     compressor: _CacheCompressor | None = None,
     *,
     token_by_token: bool | None = None,
+    chunk_size: int = 1,
 ) -> float:
     """``exp(−mean_t log p(x_t | x_<t))`` over ``t ≥ prefix_len``, the prefix read through its
     (possibly compressed) cache: the metric behind the paper's perplexity-drop comparison.
 
     The prefix ``input_ids[:, :prefix_len]`` is one forward (compressed by ``compressor``);
-    the continuation is teacher-forced in one forward, or token by token when
+    the continuation is teacher-forced in one forward, or piece by piece when
     ``token_by_token`` (default: only for a :class:`StreamingKVCompressor`, whose budget must
-    be enforced at every step).
+    be enforced as the cache grows): ``chunk_size`` tokens a forward, 1 by default (every
+    step sees at most ``budget + 1`` entries); a larger ``chunk_size`` compresses every
+    ``chunk_size`` tokens, as presses that compress during decoding at an interval do, and
+    lets each forward see up to ``budget + chunk_size`` entries.
     """
     _check_input_ids("input_ids", input_ids, check_module("model", model))
     total = input_ids.shape[1]
@@ -475,13 +659,15 @@ def continuation_perplexity(
     if token_by_token is None:
         token_by_token = isinstance(compressor, StreamingKVCompressor)
     check_bool("token_by_token", token_by_token)
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     input_ids = input_ids.to(model.device)
     cache = DynamicCache(config=model.config)
     with compressor.apply(model) if compressor is not None else nullcontext():
         logits = [model(input_ids[:, :prefix_len], cache=cache, use_cache=True).logits[:, -1:]]
         if token_by_token:
-            for t in range(prefix_len, total - 1):
-                logits.append(model(input_ids[:, t : t + 1], cache=cache, use_cache=True).logits)
+            for t in range(prefix_len, total - 1, chunk_size):
+                piece = input_ids[:, t : min(t + chunk_size, total - 1)]
+                logits.append(model(piece, cache=cache, use_cache=True).logits)
         elif total - 1 > prefix_len:
             logits.append(model(input_ids[:, prefix_len:-1], cache=cache, use_cache=True).logits)
     logits = torch.cat(logits, dim=1).float()  # (B, T − prefix_len, V)

@@ -13,9 +13,15 @@ Scorers (Godey et al., arXiv 2503.02812, §3 and the baselines of §4):
   (docs/methods/qfilters.md#sign-convention: the filter is minus the sign-fixed dominant
   right-singular vector of the queries, so ``−⟨f, k⟩`` is large for keys aligned with the
   queries' dominant direction, i.e. keys that would receive large mean attention).
-* K-norm: ``s(k) = −‖k‖₂`` (low-norm keys draw more attention; kvpress ``KnormPress``).
+* K-norm: ``s(k) = −‖k‖₂`` (low-norm keys draw more attention; kvpress ``KnormPress``), or
+  ``+‖k‖₂`` with ``keep="high"`` (the reversed ranking, a diagnostic).
 * StreamingLLM: keep ``n_sinks`` attention sinks and the most recent positions.
-* SnapKV: mean attention of the last ``w`` queries, pooled over positions.
+* SnapKV: mean attention of the last ``w`` queries, pooled over positions (kvpress'
+  ``SnapKVPress`` defaults: ``w = 64``, average pooling over 5 positions).
+* Mean attention (oracle): the exact mean attention each key receives from all the queries
+  of the forward that can see it — what a question-agnostic, mean-attention scorer such as
+  Q-Filters estimates, computed exactly (it needs every attention weight, so it is a ceiling,
+  not a press one would deploy).
 * Random: seeded uniform scores, the floor every other scorer should beat.
 
 A new scorer is a subclass with a ``score`` method, usually a few lines.
@@ -31,6 +37,7 @@ from toolkit.attention.capture import _text_config
 
 __all__ = [
     "KNormScorer",
+    "MeanAttentionScorer",
     "QFiltersScorer",
     "RandomScorer",
     "SCORERS",
@@ -138,10 +145,15 @@ class QFiltersScorer(Scorer):
 
 
 class KNormScorer(Scorer):
-    """K-norm: ``s(k) = −‖k‖₂``, keep the low-norm keys (kvpress ``KnormPress``)."""
+    """K-norm: ``s(k) = −‖k‖₂``, keep the low-norm keys (kvpress ``KnormPress``); with
+    ``keep="high"``, ``s(k) = +‖k‖₂``: keep the high-norm keys instead."""
+
+    def __init__(self, keep: str = "low"):
+        self.keep = check_choice("keep", check_str("keep", keep), ("low", "high"))
 
     def score(self, keys, values, queries, layer_idx):
-        return -keys.float().norm(dim=-1)
+        norms = keys.float().norm(dim=-1)
+        return norms if self.keep == "high" else -norms
 
 
 class StreamingLLMScorer(Scorer):
@@ -167,17 +179,20 @@ class SnapKVScorer(Scorer):
     With ``w = min(window, L_q)`` last queries ``q_t`` at positions ``t ∈ [L − w, L)``, per query
     head ``a = softmax(q_t Kᵀ / √D)`` over its full causal row (keys ``≤ t``); the score of
     position ``i < L − w`` for KV head ``h`` is the mean over the window and over the
-    ``H / H_kv`` query heads of group ``h``, then max-pooled over positions with
-    ``kernel_size`` (stride 1, same length). Window positions score ``+∞`` (always kept).
+    ``H / H_kv`` query heads of group ``h``, then pooled over positions with ``kernel_size``
+    (stride 1, same length): ``pooling="avg"`` (kvpress ``SnapKVPress``, the default) or
+    ``"max"`` (the reference SnapKV code). Window positions score ``+∞`` (always kept).
+    Defaults are kvpress': ``window=64``, ``kernel_size=5``, average pooling.
     """
 
     needs_queries = True
 
-    def __init__(self, window: int = 32, kernel_size: int = 5):
+    def __init__(self, window: int = 64, kernel_size: int = 5, pooling: str = "avg"):
         self.window = check_int("window", window, minimum=1)
         self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         if self.kernel_size % 2 == 0:
             raise ValueError(f"`kernel_size` must be odd to keep the length, got {kernel_size}")
+        self.pooling = check_choice("pooling", check_str("pooling", pooling), ("avg", "max"))
 
     def score(self, keys, values, queries, layer_idx):
         if queries is None:
@@ -186,7 +201,7 @@ class SnapKVScorer(Scorer):
         n_heads, n_queries = queries.shape[1], queries.shape[2]
         if n_heads % n_kv:
             raise ValueError(f"`queries` have {n_heads} heads, not a multiple of H_kv = {n_kv}")
-        w = min(self.window, n_queries)
+        w = min(self.window, n_queries, length)
         group = n_heads // n_kv
         q = queries[:, :, -w:].float().view(batch, n_kv, group, w, dim)  # (B, H_kv, G, w, D)
         logits = torch.einsum("bhgwd,bhld->bhgwl", q, keys.float()) / dim**0.5
@@ -194,11 +209,55 @@ class SnapKVScorer(Scorer):
         future = torch.arange(length, device=keys.device)[None, :] > query_pos[:, None]  # (w, L)
         attn = logits.masked_fill(future, float("-inf")).softmax(dim=-1)
         scores = attn[..., : length - w].mean(dim=(2, 3))  # (B, H_kv, L − w)
-        if length > w:
+        if length > w and self.kernel_size > 1:
             pad = self.kernel_size // 2
-            scores = F.max_pool1d(scores, self.kernel_size, stride=1, padding=pad)
+            pool = F.max_pool1d if self.pooling == "max" else F.avg_pool1d
+            scores = pool(scores, self.kernel_size, stride=1, padding=pad)
         window_scores = scores.new_full((batch, n_kv, w), float("inf"))
         return torch.cat([scores, window_scores], dim=-1)
+
+
+class MeanAttentionScorer(Scorer):
+    """The exact mean attention each key receives: the oracle of question-agnostic,
+    mean-attention scoring (Q-Filters estimates this quantity from one direction per head).
+
+    The ``L_q`` queries of the forward sit at the last positions ``L − L_q … L − 1`` of the
+    ``L`` keys (at prefill, ``L_q = L``: every position's query). For key ``j`` and KV head
+    ``h``, ``s_j = (1/|I_j|) Σ_{t ∈ I_j} (1/G) Σ_{g ∈ h} softmax_j(q_{t,g} Kᵀ / √D)``, over the
+    queries ``I_j = {t ≥ j}`` that can see it (causal; a sliding window is not modelled);
+    keys no query sees (none at prefill) score their attention-free ``0``. Rows are computed
+    ``chunk_size`` queries at a time.
+    """
+
+    needs_queries = True
+
+    def __init__(self, chunk_size: int = 256):
+        self.chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+
+    def score(self, keys, values, queries, layer_idx):
+        if queries is None:
+            raise ValueError("`queries` are required by MeanAttentionScorer")
+        batch, n_kv, length, dim = keys.shape
+        n_heads, n_queries = queries.shape[1], queries.shape[2]
+        if n_heads % n_kv:
+            raise ValueError(f"`queries` have {n_heads} heads, not a multiple of H_kv = {n_kv}")
+        if n_queries > length:
+            raise ValueError(f"{n_queries} `queries` for {length} keys: at most one per key")
+        group = n_heads // n_kv
+        q = queries.float().view(batch, n_kv, group, n_queries, dim)
+        k = keys.float()
+        received = keys.new_zeros((batch, n_kv, length), dtype=torch.float32)
+        key_pos = torch.arange(length, device=keys.device)
+        first = length - n_queries
+        for start in range(0, n_queries, self.chunk_size):
+            stop = min(start + self.chunk_size, n_queries)
+            query_pos = torch.arange(first + start, first + stop, device=keys.device)
+            logits = torch.einsum("bhgcd,bhld->bhgcl", q[:, :, :, start:stop], k) / dim**0.5
+            future = key_pos[None, :] > query_pos[:, None]  # (c, L)
+            attn = logits.masked_fill(future, float("-inf")).softmax(dim=-1)
+            received += attn.sum(dim=3).mean(dim=2)
+        seen_by = length - torch.maximum(key_pos, torch.tensor(first, device=keys.device))
+        return received / seen_by.clamp(min=1).float()
 
 
 class RandomScorer(Scorer):
@@ -219,6 +278,7 @@ SCORERS: dict[str, type[Scorer]] = {
     "knorm": KNormScorer,
     "streamingllm": StreamingLLMScorer,
     "snapkv": SnapKVScorer,
+    "mean_attention": MeanAttentionScorer,
     "random": RandomScorer,
 }
 

@@ -12,7 +12,15 @@ for a fact stated once, far back in a long context. This module writes that text
 
 The question restates the key right before the value, so a copying ("induction") head that
 matches ``key is`` with its earlier occurrence retrieves the value; nothing else can, since
-values are random. Filler is the toolkit's review corpus (:func:`toolkit.data.review_corpus`),
+values are random.
+
+That is the ``"plain"`` style. The ``"varied"`` style (``style="varied"``, :data:`TEMPLATES`)
+phrases each fact in one of six templates — "The code word for the silver harbor is falcon.",
+"Remember that the guest at the amber tower is called otter.", "A note says the locker number
+at … is 412.", … — with numbers or code words (:data:`VALUE_WORDS`) as values; each question
+is the question proper (``NeedleExample.asked``, through its ``?``) followed by an answer
+prefix that restates the key just before the value. Filler is the toolkit's review corpus
+(:func:`toolkit.data.review_corpus`),
 which has no digits and no key word, so the value occurs in a prompt only where it is stated.
 
 Lengths (``context_tokens``) are counted in the tokens of ``tokenizer`` when one is given and in
@@ -38,7 +46,7 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from toolkit._checks import check_int, check_probability, check_str, describe
+from toolkit._checks import check_choice, check_int, check_probability, check_str, describe
 from toolkit.data.reviews import review_corpus
 
 KEY_ADJECTIVES: tuple[str, ...] = (
@@ -50,11 +58,82 @@ KEY_NOUNS: tuple[str, ...] = (
     "temple", "market", "lantern", "meadow", "canyon", "orchard", "glacier", "lagoon",
 )  # fmt: skip
 
-STATEMENT = "The secret number of {key} is {value}."
-QUESTION = "What is the secret number of {key}? The secret number of {key} is"
-_ANSWER = re.compile(
-    re.escape(QUESTION).replace(re.escape("{key}"), r"the [a-z]+ [a-z]+") + r" (\d+)\."
+# Code words of the "varied" style's word-valued facts: no word of the review grammar, of the
+# keys or of the templates, so a value occurs in a prompt only where it is stated.
+VALUE_WORDS: tuple[str, ...] = (
+    "falcon", "tulip", "cobalt", "pepper", "walrus", "saffron", "juniper", "quartz",
+    "raven", "willow", "nectar", "pebble", "thistle", "comet", "otter", "lilac",
+    "hazel", "ember", "badger", "cedar", "kestrel", "mango", "puffin", "sorrel",
+    "tundra", "violet", "zephyr", "bramble", "dingo", "fennel", "gecko", "heron",
+    "iris", "jasper", "koala", "lemur", "magpie", "nutmeg", "ocelot", "panda",
+    "quince", "rhubarb", "sparrow", "tapir", "urchin", "viper", "wombat", "yak",
+    "zebra", "acorn", "basil", "clover", "daisy", "eagle", "fig", "ginger",
+    "hornet", "ivy", "jackal", "kiwi", "lotus", "moth", "newt", "olive",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FactTemplate:
+    """How a fact is stated and asked: ``statement`` holds ``{key}`` and ``{value}``; the
+    question is ``ask + " " + prefix`` (both with ``{key}``), ``prefix`` ending just before the
+    value; ``values`` is ``"digits"`` (a random number) or ``"words"`` (one of
+    :data:`VALUE_WORDS`)."""
+
+    statement: str
+    ask: str
+    prefix: str
+    values: str = "digits"
+
+
+PLAIN = FactTemplate(
+    "The secret number of {key} is {value}.",
+    "What is the secret number of {key}?",
+    "The secret number of {key} is",
 )
+TEMPLATES: dict[str, tuple[FactTemplate, ...]] = {
+    "plain": (PLAIN,),
+    "varied": (
+        PLAIN,
+        FactTemplate(
+            "The code word for {key} is {value}.",
+            "Which code word goes with {key}?",
+            "The code word for {key} is",
+            "words",
+        ),
+        FactTemplate(
+            "Remember that the guest at {key} is called {value}.",
+            "Who is the guest at {key}?",
+            "The guest at {key} is called",
+            "words",
+        ),
+        FactTemplate(
+            "A note says the locker number at {key} is {value}.",
+            "What locker number is at {key}?",
+            "The locker number at {key} is",
+        ),
+        FactTemplate(
+            "I wrote down that the password of {key} was {value}.",
+            "What was the password of {key}?",
+            "The password of {key} was",
+            "words",
+        ),
+        FactTemplate(
+            "The label on the box from {key} reads {value}.",
+            "What does the label on the box from {key} read?",
+            "The label on the box from {key} reads",
+        ),
+    ),
+}
+STYLES = tuple(TEMPLATES)
+STATEMENT = PLAIN.statement
+QUESTION = f"{PLAIN.ask} {PLAIN.prefix}"
+_KEY = r"the [a-z]+ [a-z]+"
+_ANSWERS = [
+    re.compile(
+        re.escape(f"{t.ask} {t.prefix}").replace(re.escape("{key}"), _KEY) + r" (\d+|[a-z]+)\."
+    )
+    for t in TEMPLATES["varied"]
+]
 
 _CORPUS_STREAM = "retrieval-corpus"
 _NEEDLE_STREAM = "needle"
@@ -64,19 +143,21 @@ MAX_VALUE_DIGITS = 18  # values stay below 10**18, well inside a machine integer
 
 @dataclass(frozen=True)
 class Fact:
-    """A key (``"the silver harbor"``) bound to a value (``"481"``)."""
+    """A key (``"the silver harbor"``) bound to a value (``"481"``), stated and asked with
+    ``template``."""
 
     key: str
     value: str
+    template: FactTemplate = PLAIN
 
     @property
     def statement(self) -> str:
-        return STATEMENT.format(key=self.key, value=self.value)
+        return self.template.statement.format(key=self.key, value=self.value)
 
     @property
     def question(self) -> str:
         """The query up to (not including) the value: a prompt ending just before the answer."""
-        return QUESTION.format(key=self.key)
+        return f"{self.template.ask} {self.template.prefix}".format(key=self.key)
 
     @property
     def query(self) -> str:
@@ -90,12 +171,21 @@ class NeedleExample:
     ``prompt`` ends with the question, just before the answer (no trailing space): a correct
     greedy continuation is ``" " + answer + "."``. ``question`` is that last part, so
     ``prompt == context + " " + question`` with ``context`` the haystack holding the needle.
+    ``statement`` is the needle as the haystack states it (empty: the plain template's).
     """
 
     prompt: str
     answer: str
     depth: float
     question: str
+    statement: str = ""
+
+    @property
+    def asked(self) -> str:
+        """The question proper, through its ``?`` (the question without the answer prefix that
+        restates the key); the whole question if it has no ``?``."""
+        end = self.question.find("?")
+        return self.question if end < 0 else self.question[: end + 1]
 
     @property
     def context(self) -> str:
@@ -105,11 +195,11 @@ class NeedleExample:
     @property
     def answer_span(self) -> tuple[int, int]:
         """Character span ``[start, end)`` in ``prompt`` of the answer the needle states."""
-        stated = STATEMENT.split("{key}")[1].format(value=self.answer)  # " is 481."
-        start = self.context.find(stated)
-        if start < 0:
+        stated = self.statement or STATEMENT.split("{key}")[1].format(value=self.answer)
+        start = self.context.find(stated)  # the plain template: " is 481."
+        if start < 0 or self.answer not in stated:
             raise ValueError(f"example at depth {self.depth} does not state its answer")
-        start += stated.index(self.answer)
+        start += stated.rindex(self.answer)
         return start, start + len(self.answer)
 
 
@@ -119,11 +209,22 @@ def _length(text: str, tokenizer: PreTrainedTokenizerBase | None) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _facts(rng: random.Random, n: int, value_digits: int) -> list[Fact]:
-    """``n`` facts with distinct keys and distinct ``value_digits``-digit values."""
+def _facts(rng: random.Random, n: int, value_digits: int, style: str = "plain") -> list[Fact]:
+    """``n`` facts with distinct keys and distinct values: ``value_digits``-digit numbers, and
+    for the ``"varied"`` style code words too, each fact with a template drawn uniformly."""
     pairs = rng.sample([(a, b) for a in KEY_ADJECTIVES for b in KEY_NOUNS], n)
-    values = rng.sample(range(10 ** (value_digits - 1), 10**value_digits), n)
-    return [Fact(f"the {a} {b}", str(v)) for (a, b), v in zip(pairs, values, strict=True)]
+    numbers = rng.sample(range(10 ** (value_digits - 1), 10**value_digits), n)
+    if style == "plain":  # the draws of the original corpus, unchanged
+        templates = [PLAIN] * n
+        values = [str(v) for v in numbers]
+    else:
+        templates = [rng.choice(TEMPLATES[style]) for _ in range(n)]
+        words = iter(rng.sample(VALUE_WORDS, n))
+        digits = iter(numbers)
+        values = [str(next(digits)) if t.values == "digits" else next(words) for t in templates]
+    return [
+        Fact(f"the {a} {b}", v, t) for (a, b), v, t in zip(pairs, values, templates, strict=True)
+    ]
 
 
 def _filler(
@@ -151,8 +252,15 @@ def _check_context(context_tokens: int, fixed: int, what: str) -> int:
     return context_tokens - fixed
 
 
-def _check_common(n, seed, context_tokens, value_digits, tokenizer, n_facts: int = 1) -> None:
+def _check_common(
+    n, seed, context_tokens, value_digits, tokenizer, n_facts: int = 1, style: str = "plain"
+) -> None:
     """Arguments shared by :func:`retrieval_corpus` and :func:`needle_examples`."""
+    check_choice("style", check_str("style", style), STYLES)
+    if style != "plain" and n_facts > len(VALUE_WORDS):
+        raise ValueError(
+            f"n_facts={n_facts} exceeds the {len(VALUE_WORDS)} code words of style {style!r}"
+        )
     check_int("n", n, minimum=1)
     check_int("seed", seed)
     check_int("context_tokens", context_tokens, minimum=1)
@@ -176,6 +284,7 @@ def _document(
     queries_per_fact: int,
     value_digits: int,
     tokenizer: PreTrainedTokenizerBase | None,
+    style: str = "plain",
 ) -> str:
     """Filler reviews with ``n_facts`` facts and their queries inserted between reviews.
 
@@ -184,7 +293,7 @@ def _document(
     uniformly between the first query and the end (copies at shorter range). The fact's
     slot is uniform over what leaves room for its farthest query.
     """
-    facts = _facts(rng, n_facts, value_digits)
+    facts = _facts(rng, n_facts, value_digits, style)
     fixed = sum(
         _length(f.statement, tokenizer) + queries_per_fact * _length(f.query, tokenizer)
         for f in facts
@@ -221,31 +330,35 @@ def retrieval_corpus(
     queries_per_fact: int = 1,
     value_digits: int = 3,
     tokenizer: PreTrainedTokenizerBase | None = None,
+    style: str = "plain",
 ) -> list[str]:
     """``n`` training documents of about ``context_tokens`` each, with ``n_facts`` facts apiece.
 
-    Every fact is stated once and queried once later (query distance uniform over the
-    document), so each document gives ``n_facts`` copy targets at every range up to
-    ``context_tokens``. Keys within a document are distinct but may share an adjective or
-    a noun, so retrieving needs the whole key.
+    Every fact is stated once and queried ``queries_per_fact`` times later (first query
+    distance uniform over the document), so each document gives copy targets at every range
+    up to ``context_tokens``. Keys within a document are distinct but may share an adjective
+    or a noun, so retrieving needs the whole key. ``style``: ``"plain"`` (every fact a secret
+    number) or ``"varied"`` (:data:`TEMPLATES`: six phrasings, numbers and code words).
     """
     check_int("n_facts", n_facts, minimum=1, maximum=len(KEY_ADJECTIVES) * len(KEY_NOUNS))
     check_int("queries_per_fact", queries_per_fact, minimum=1)
-    _check_common(n, seed, context_tokens, value_digits, tokenizer, n_facts)
+    _check_common(n, seed, context_tokens, value_digits, tokenizer, n_facts, style)
     rng = random.Random(f"{_CORPUS_STREAM}:{seed}")
     return [
-        _document(rng, context_tokens, n_facts, queries_per_fact, value_digits, tokenizer)
+        _document(rng, context_tokens, n_facts, queries_per_fact, value_digits, tokenizer, style)
         for _ in range(n)
     ]
 
 
 def answer_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans ``[start, end)`` of every query's answer (the value after a question).
+    """Character spans ``[start, end)``, in order, of every query's answer (the value after a
+    question of any template in :data:`TEMPLATES`).
 
     These are the tokens only retrieval can predict; :func:`toolkit.zoo.lm_training.document_rows`
     turns them into a target mask for training.
     """
-    return [match.span(1) for match in _ANSWER.finditer(check_str("text", text, allow_empty=True))]
+    text = check_str("text", text, allow_empty=True)
+    return sorted(match.span(1) for answer in _ANSWERS for match in answer.finditer(text))
 
 
 def _depths(n: int, depth: float | None) -> list[float]:
@@ -262,19 +375,21 @@ def needle_examples(
     depth: float | None = None,
     value_digits: int = 3,
     tokenizer: PreTrainedTokenizerBase | None = None,
+    style: str = "plain",
 ) -> list[NeedleExample]:
     """``n`` needle-in-a-haystack prompts of about ``context_tokens`` (question included).
 
     The needle (one fact statement) goes between the filler reviews at the boundary closest
     to a fraction ``depth`` of the filler; ``depth=None`` spreads the examples evenly over
     [0, 1] (``i / (n - 1)``). Each prompt ends with the question, just before the answer.
+    ``style`` as in :func:`retrieval_corpus`.
     """
-    _check_common(n, seed, context_tokens, value_digits, tokenizer)
+    _check_common(n, seed, context_tokens, value_digits, tokenizer, style=style)
     depths = _depths(n, depth)
     rng = random.Random(f"{_NEEDLE_STREAM}:{seed}")
     examples = []
     for target in depths:
-        [fact] = _facts(rng, 1, value_digits)
+        [fact] = _facts(rng, 1, value_digits, style)
         fixed = _length(fact.statement, tokenizer) + _length(fact.question, tokenizer)
         budget = _check_context(context_tokens, fixed, "the needle and the question")
         reviews, lengths = _filler(rng, budget, tokenizer)
@@ -284,5 +399,6 @@ def needle_examples(
         slot = min(range(len(before)), key=lambda i: abs(before[i] - target * before[-1]))
         haystack = [*reviews[:slot], fact.statement, *reviews[slot:]]
         prompt = " ".join([*haystack, fact.question])
-        examples.append(NeedleExample(prompt, fact.value, target, fact.question))
+        statement = "" if style == "plain" else fact.statement
+        examples.append(NeedleExample(prompt, fact.value, target, fact.question, statement))
     return examples

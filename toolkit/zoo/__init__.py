@@ -44,15 +44,19 @@ if TYPE_CHECKING:
         training_log,
     )
     from toolkit.zoo.registry import ZooSpec, builtin_names, get_spec, unregister
+    from toolkit.zoo.tiny_llama import RETRIEVAL_LLAMAS
 
 register(tiny_gpt2.SPEC)
 register(tiny_gpt2.CODE_SPEC)
-register(tiny_llama.SPEC)
+register(tiny_gpt2.DIALECTS_SPEC)
+for _spec in tiny_llama.SPECS:
+    register(_spec)
 
 __all__ = [
     "CACHE_ENV",
     "LOCK_TIMEOUT_ENV",
     "MINILM",
+    "RETRIEVAL_LLAMAS",
     "SentenceEncoder",
     "ZooError",
     "ZooLockTimeout",
