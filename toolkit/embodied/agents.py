@@ -88,6 +88,8 @@ class BCConfig:
         check_int("pretrain_steps", self.pretrain_steps, minimum=0)
         check_number("lr", self.lr, minimum=0, strict_min=True)
         check_number("dropout", self.dropout, minimum=0, maximum=1)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_int("seed", self.seed, minimum=0)
         if self.d_model % self.heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
 
@@ -116,9 +118,20 @@ class PolicyNet(nn.Module):
         return self.head(self.encoder(tokens, src_key_padding_mask=mask)[:, -1])
 
 
+def _check_demos(name: str, demos: object) -> list[Demo]:
+    """A list of :class:`Demo` (errors name the entry)."""
+    if isinstance(demos, str | Demo) or not isinstance(demos, Sequence):
+        raise TypeError(f"{name} must be a list of Demo, got {describe(demos)}")
+    for i, d in enumerate(demos):
+        if not isinstance(d, Demo):
+            raise TypeError(f"{name}[{i}] must be a Demo, got {describe(d)}")
+    return list(demos)
+
+
 def demo_observations(demos: Sequence[Demo]) -> list[np.ndarray]:
     """The observation before each action of each demo (replayed in one batch):
     ``(len(actions), OBS_DIM)`` per demo."""
+    demos = _check_demos("demos", demos)
     if not demos:
         return []
     batch = BatchedHouses(
@@ -209,6 +222,7 @@ class EndToEndAgent:
     def fit(self, demos: Sequence[Demo], pretrain: Sequence[Demo] = ()) -> EndToEndAgent:
         """Pretrain on ``pretrain`` (if any), then clone ``demos``; ``log`` keeps the losses and
         the wall time."""
+        demos, pretrain = _check_demos("demos", demos), _check_demos("pretrain", pretrain)
         start = time.perf_counter()
         torch.manual_seed(self.config.seed)
         with one_thread():
@@ -264,6 +278,7 @@ class NeuroSymbolicAgent:
 
     def fit(self, demos: Sequence[Demo]) -> NeuroSymbolicAgent:
         """Calibrate the parser on the demos' instructions and goals (the actions are unused)."""
+        demos = _check_demos("demos", demos)
         start = time.perf_counter()
         eps = [d.episode for d in demos]
         if eps:
@@ -313,9 +328,26 @@ class EpisodeResult:
     held: list[int] = field(default_factory=list)
 
 
+def _agent_actions(raw: object, n: int) -> np.ndarray:
+    """An agent's actions as ``n`` ints; a NaN, infinite or fractional action becomes an
+    unknown one (the environment refuses and counts it), a wrong count or type is an error."""
+    a = np.asarray(raw)
+    if a.shape != (n,):
+        raise ValueError(f"agent.act must return {n} actions, got shape {a.shape}")
+    if a.dtype.kind == "f":
+        whole = np.isfinite(a) & (a == np.round(a)) & (np.abs(a) < 2**62)
+        return np.where(whole, np.where(whole, a, 0).astype(np.int64), N_ACTIONS)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"agent.act must return ints, got {describe(raw)}")
+    return a.astype(np.int64)
+
+
 def rollout(agent, episodes: Sequence[Episode], *, max_steps: int = 60) -> list[EpisodeResult]:
     """Run ``agent`` (``begin(episodes)``, then ``act(observations)`` each step) on
     ``episodes`` as one batch; one :class:`EpisodeResult` each."""
+    for method in ("begin", "act"):
+        if not callable(getattr(agent, method, None)):
+            raise TypeError(f"agent must have begin() and act() methods, got {describe(agent)}")
     if not episodes:
         return []
     batch = BatchedHouses(list(episodes), max_steps=max_steps)
@@ -327,7 +359,7 @@ def rollout(agent, episodes: Sequence[Episode], *, max_steps: int = 60) -> list[
     tiles = [[int(p)] for p in batch.pos]
     held = [[int(h)] for h in batch.held]
     while not batch.done.all():
-        act = np.asarray(agent.act(obs), dtype=np.int64)
+        act = _agent_actions(agent.act(obs), E)
         stop = (act == STOP) & ~batch.done
         stopped |= stop
         batch.halt(stop)

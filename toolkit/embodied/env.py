@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from toolkit._checks import check_int, describe
-from toolkit.embodied.tasks import KINDS, Episode, Split, make_splits, sample_episode
+from toolkit.embodied.tasks import Episode, Split, _check_kinds, make_splits, sample_episode
 from toolkit.embodied.vocab import COLORS, OBJECTS, RECEPTACLES, ROOMS
 from toolkit.embodied.world import (
     DOWN,
@@ -310,10 +310,7 @@ class HouseEnv(gym.Env):
         self.split = make_splits(4)["train"] if split is None else split
         if not isinstance(self.split, Split):
             raise TypeError(f"split must be a Split, got {describe(split)}")
-        for kind in kinds:
-            if kind not in KINDS:
-                raise ValueError(f"kinds: {kind!r} is not one of {KINDS}")
-        self.kinds = tuple(kinds)
+        self.kinds = _check_kinds(kinds)
         self.max_steps = check_int("max_steps", max_steps, minimum=1)
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
@@ -358,6 +355,8 @@ class HouseEnv(gym.Env):
             if arr.shape != () or arr.dtype.kind not in "iu":
                 raise TypeError(f"action must be an int, got {describe(action)}")
             action = int(arr)
+        if not 0 <= action < N_ACTIONS:  # refused and counted, however far outside (no overflow)
+            action = -1
         obs, reward, terminated, truncated = self._batch.step(np.array([int(action)]))
         return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), self._info()
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from toolkit._checks import check_int, check_nonempty, check_probability
+from toolkit._checks import check_int, check_nonempty, check_number, check_probability, describe
 from toolkit.embodied.agents import (
     BCConfig,
     EndToEndAgent,
@@ -76,6 +76,10 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
     """``(mean, half-width)`` of a t interval; the half-width is ``nan`` for one value."""
     check_nonempty("values", values)
+    if not 0 < check_number("level", level) < 1:
+        raise ValueError(f"level must be > 0 and < 1, got {level}")
+    for i, v in enumerate(values):
+        check_number(f"values[{i}]", v)
     x = np.asarray(values, dtype=float)
     if len(x) < 2:
         return float(x.mean()), float("nan")
@@ -90,6 +94,9 @@ def data_to_reach(counts: Sequence[int], rates: Sequence[float], level: float = 
     check_probability("level", level)
     if len(counts) != len(rates):
         raise ValueError(f"counts and rates differ in length: {len(counts)} and {len(rates)}")
+    for i, (n, r) in enumerate(zip(counts, rates, strict=True)):
+        check_int(f"counts[{i}]", n)
+        check_probability(f"rates[{i}]", r)
     if any(b <= a for a, b in zip(counts, counts[1:], strict=False)) or counts[0] <= 0:
         raise ValueError(f"counts must be positive and increasing, got {list(counts)}")
     for i, (n, r) in enumerate(zip(counts, rates, strict=True)):
@@ -163,15 +170,34 @@ def run_curve(
     """
     check_nonempty("counts", counts)
     check_nonempty("seeds", seeds)
+    for i, n in enumerate(counts):
+        check_int(f"counts[{i}] (demos)", n, minimum=1)
     if sorted(set(counts)) != list(counts):
         raise ValueError(f"counts must be increasing, got {list(counts)}")
+    for i, seed in enumerate(seeds):
+        check_int(f"seeds[{i}]", seed, minimum=0)
+    if not isinstance(splits, dict):
+        raise TypeError(f"splits must be a dict of Split (make_splits), got {describe(splits)}")
+    for name, arg in (("eval_splits", eval_splits), ("agents", agents)):
+        if isinstance(arg, str) or not isinstance(arg, Sequence):
+            raise TypeError(f"{name} must be a list of names, got {describe(arg)}")
+    check_nonempty("eval_splits", eval_splits)
+    check_nonempty("agents", agents)
     for name in ("train", *eval_splits):
         if name not in splits:
             raise ValueError(f"splits has no {name!r} split; it has {sorted(splits)}")
     for agent in agents:
         if agent not in AGENTS:
             raise ValueError(f"agents: {agent!r} is not one of {AGENTS}")
+    if not callable(embed):
+        raise TypeError(f"embed must be callable (an EmbeddingCache), got {describe(embed)}")
+    check_int("n_eval", n_eval, minimum=1)
+    check_probability("noise", noise)
+    check_int("pretrain_demos", pretrain_demos, minimum=0)
+    check_int("max_steps", max_steps, minimum=1)
     bc = BCConfig() if bc is None else bc
+    if not isinstance(bc, BCConfig):
+        raise TypeError(f"bc must be a BCConfig, got {describe(bc)}")
     curve = Curve()
     for seed in seeds:
         pool = make_episodes(splits["train"], max(counts), seed, kinds=kinds)

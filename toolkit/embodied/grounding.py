@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toolkit._checks import check_number, check_str, describe
+from toolkit._checks import check_int, check_number, check_str, describe
 from toolkit.embodied.tasks import Goal
 from toolkit.embodied.vocab import (
     COLORS,
@@ -86,8 +86,14 @@ class EmbeddingCache:
         self.path = None if path is None else Path(path)
         self._vectors: dict[str, np.ndarray] = {}
         if self.path is not None and self.path.is_file():
-            with np.load(self.path) as data:
-                self._vectors = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+            try:
+                with np.load(self.path) as data:
+                    self._vectors = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+            except (OSError, ValueError, KeyError) as err:
+                raise ValueError(
+                    f"path {str(self.path)!r} is not an embedding cache saved by "
+                    f"EmbeddingCache.save ({err})"
+                ) from err
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if self._encoder is None:
@@ -110,9 +116,9 @@ class EmbeddingCache:
         """``(len(texts), d)`` float32 unit vectors."""
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise TypeError(f"texts must be a list of str, got {describe(texts)}")
-        new = sorted({t for t in texts if t not in self._vectors})
-        for i, text in enumerate(new):
+        for i, text in enumerate(texts):
             check_str(f"texts[{i}]", text)
+        new = sorted({t for t in texts if t not in self._vectors})
         if new:
             self._vectors.update(zip(new, self._encode(new), strict=True))
         if not texts:
@@ -218,7 +224,7 @@ class GroundingParser:
             raise TypeError(f"embed must be callable (an EmbeddingCache), got {describe(embed)}")
         self.embed = embed
         self.threshold = check_number("threshold", threshold, minimum=-1.0, maximum=1.0)
-        self.max_span = max_span
+        self.max_span = check_int("max_span", max_span, minimum=1)
         self.anchors = {kind: _Anchors() for kind in ENTITY_KINDS}
         self._anchor_vectors: dict[str, tuple[int, np.ndarray]] = {}
         for kind, entities in ENTITY_KINDS.items():

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolkit._checks import check_int, check_probability
+from toolkit._checks import check_int, check_probability, describe
 from toolkit.embodied.tasks import Episode, Goal, ImpossibleTask
 from toolkit.embodied.world import DOWN, MAX_SLOTS, PICK, PLACE, House
 
@@ -126,6 +126,11 @@ def plan(
 ) -> list[int]:
     """The shortest action sequence from ``state`` (default: the start) that achieves ``goal``
     (A*, see the module docstring). Raises :class:`ImpossibleTask` when there is none."""
+    if not isinstance(house, House):
+        raise TypeError(f"house must be a House, got {describe(house)}")
+    if not isinstance(goal, Goal):
+        raise TypeError(f"goal must be a Goal, got {describe(goal)}")
+    check_int("max_expansions", max_expansions, minimum=1)
     state = initial_state(house) if state is None else state
     if goal.room is not None:
         return _room_path(house, state, goal.room)
@@ -186,7 +191,10 @@ def expert_demo(
 ) -> Demo:
     """The noisy scripted expert's demo of ``episode`` (module docstring): it reaches the goal
     in at most ``max_steps`` steps; detours are never taken in the last third of them."""
+    if not isinstance(episode, Episode):
+        raise TypeError(f"episode must be an Episode, got {describe(episode)}")
     check_probability("noise", noise)
+    check_int("seed", seed, minimum=0)
     check_int("max_steps", max_steps, minimum=1)
     house, goal = episode.house, episode.task.goal
     rng = np.random.default_rng(seed)
@@ -211,4 +219,5 @@ def expert_demo(
 
 def expert_demos(episodes: list[Episode], *, noise: float = 0.1, seed: int = 0) -> list[Demo]:
     """One :func:`expert_demo` per episode, each with its own noise seed."""
+    check_int("seed", seed, minimum=0)
     return [expert_demo(e, noise=noise, seed=seed * 100_003 + i) for i, e in enumerate(episodes)]

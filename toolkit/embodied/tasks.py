@@ -104,16 +104,33 @@ class Episode:
 
 
 def _check_goal(house: House, goal: Goal) -> None:
+    if not isinstance(house, House):
+        raise TypeError(f"house must be a House, got {describe(house)}")
     if not isinstance(goal, Goal):
         raise TypeError(f"goal must be a Goal, got {describe(goal)}")
     n_obj, n_rec = len(house.obj_type), len(house.rec_tile)
     if goal.room is not None:
-        check_int("goal.room", goal.room, minimum=0, maximum=house.n_rooms - 1)
-    for i, (o, r) in enumerate(goal.placements):
-        check_int(f"goal.placements[{i}] object", o, minimum=0, maximum=max(n_obj - 1, 0))
-        check_int(f"goal.placements[{i}] receptacle", r, minimum=0, maximum=max(n_rec - 1, 0))
+        check_int("goal.room", goal.room)
+        if not 0 <= goal.room < house.n_rooms:
+            raise ImpossibleTask(
+                f"goal.room is room {goal.room}, not in this house (rooms 0..{house.n_rooms - 1})"
+            )
+    for i, placement in enumerate(goal.placements):
+        if not isinstance(placement, tuple | list) or len(placement) != 2:
+            raise TypeError(
+                f"goal.placements[{i}] must be (object, receptacle), got {describe(placement)}"
+            )
+        o, r = placement
+        check_int(f"goal.placements[{i}] object", o)
+        check_int(f"goal.placements[{i}] receptacle", r)
         if not n_obj or not n_rec:
             raise ImpossibleTask("the house has no objects or no receptacles")
+        for what, index, count in (("object", o, n_obj), ("receptacle", r, n_rec)):
+            if not 0 <= index < count:
+                raise ImpossibleTask(
+                    f"goal.placements[{i}] {what} {index} is not in this house, which has "
+                    f"{count} {what}s (0..{count - 1})"
+                )
 
 
 def make_task(
@@ -221,8 +238,14 @@ def sample_task(
     object/room combination), "held_out" (at least one) or "any". Raises
     :class:`ImpossibleTask` when ``attempts`` draws find none.
     """
+    if not isinstance(house, House):
+        raise TypeError(f"house must be a House, got {describe(house)}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {describe(rng)}")
     check_choice("kind", kind, KINDS)
+    check_choice("phrasing", phrasing, PHRASINGS)
     check_choice("combos", combos, ("seen", "held_out", "any"))
+    check_int("attempts", attempts, minimum=1)
     unique = _unique_objects(house)
     n_rec = len(house.rec_tile)
     for _ in range(attempts):
@@ -288,6 +311,17 @@ def make_splits(n_layouts: int = 20, **house_kwargs) -> dict[str, Split]:
     }
 
 
+def _check_kinds(kinds: object) -> tuple[str, ...]:
+    """A non-empty sequence of task kinds (``KINDS``), not a bare string."""
+    if isinstance(kinds, str) or not isinstance(kinds, Sequence):
+        raise TypeError(f"kinds must be a list of task kinds, got {describe(kinds)}")
+    if not kinds:
+        raise ValueError(f"kinds must not be empty; choose from {KINDS}")
+    for kind in kinds:
+        check_choice("kinds", kind, KINDS)
+    return tuple(kinds)
+
+
 def sample_episode(
     split: Split, rng: np.random.Generator, *, kinds: Sequence[str] = ("place",), **house_kwargs
 ) -> Episode:
@@ -295,8 +329,7 @@ def sample_episode(
     ``kinds`` (layouts where none can be had are redrawn)."""
     if not isinstance(split, Split):
         raise TypeError(f"split must be a Split, got {describe(split)}")
-    for kind in kinds:
-        check_choice("kinds", kind, KINDS)
+    _check_kinds(kinds)
     for _ in range(100):
         layout = split.layouts[int(rng.integers(len(split.layouts)))]
         objects_seed = int(rng.integers(2**31))
@@ -315,6 +348,9 @@ def make_episodes(
 ) -> list[Episode]:
     """``n`` episodes of ``split``, the same for the same ``seed`` (one stream per split
     name, so the ``train`` and ``seen`` splits share layouts but not episodes)."""
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a Split, got {describe(split)}")
     check_int("n", n, minimum=0)
+    _check_kinds(kinds)
     rng = np.random.default_rng(stream(seed, f"embodied:{split.name}"))
     return [sample_episode(split, rng, kinds=kinds, **house_kwargs) for _ in range(n)]

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from toolkit._checks import check_int, describe
+from toolkit._checks import check_int, check_probability, describe
 from toolkit.embodied.vocab import COLORS, OBJECTS, RECEPTACLES, ROOM_RECEPTACLES, ROOMS, names
 
 __all__ = [
@@ -99,13 +99,24 @@ class HouseSpec:
                 raise ValueError(f"room_types[{i}] is {kind!r}; one of {list(ROOM_NAMES)}")
         if len(set(self.room_types)) != n_rooms:
             raise ValueError(f"room_types must be distinct in one house, got {self.room_types}")
-        for i, (a, b, offset) in enumerate(self.doors):
+        if self.layout_seed is not None:
+            check_int("layout_seed", self.layout_seed, minimum=0)
+        for i, door in enumerate(self.doors):
+            if not isinstance(door, tuple | list) or len(door) != 3:
+                raise TypeError(
+                    f"doors[{i}] must be (room_a, room_b, offset), got {describe(door)}"
+                )
+            a, b, offset = door
+            check_int(f"doors[{i}] room_a", a)
+            check_int(f"doors[{i}] room_b", b)
             if self._shared_wall(a, b) is None:
                 raise ValueError(f"doors[{i}] joins rooms {a} and {b}, which share no wall")
             check_int(f"doors[{i}] offset", offset, minimum=0, maximum=self.size - 1)
         for i, (kind, y, x, floors) in enumerate(self.links):
             if kind not in ("stairs", "elevator"):
                 raise ValueError(f"links[{i}] kind is {kind!r}; 'stairs' or 'elevator'")
+            check_int(f"links[{i}] y", y)
+            check_int(f"links[{i}] x", x)
             if not (0 <= y < self.height and 0 <= x < self.width):
                 raise ValueError(f"links[{i}] is at ({y}, {x}), outside the floor")
             floors = tuple(floors)
@@ -351,6 +362,11 @@ def generate_house(
         layout_seed if objects_seed is None else check_int("objects_seed", objects_seed, minimum=0)
     )
     check_int("n_objects", n_objects, minimum=1)
+    check_int("floors", floors, minimum=1, maximum=MAX_FLOORS)
+    check_int("rows", rows, minimum=1, maximum=MAX_GRID)
+    check_int("cols", cols, minimum=1, maximum=MAX_GRID)
+    check_int("size", size, minimum=2, maximum=MAX_SIZE)
+    check_probability("elevator", elevator)
     rng = np.random.default_rng([layout_seed, 7919])
     n_rooms = floors * rows * cols
     if n_rooms > len(ROOM_NAMES):
