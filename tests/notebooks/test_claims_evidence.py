@@ -17,6 +17,7 @@ EVIDENCE = {  # notebook → the evidence functions its claims.record(**...) cal
 }
 VERDICT_SECTIONS = (
     *EVIDENCE,
+    "05_attention_geometry",
     "06_decoding_time_alignment",
     "07_implicit_bias",
     "08_global_representation",
