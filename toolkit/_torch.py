@@ -24,6 +24,7 @@ __all__ = [
     "check_positive",
     "decoder_layers",
     "eval_mode",
+    "intra_op_threads",
 ]
 
 LAYER_PATHS = ("layers", "h", "encoder.layer", "decoder.layers")
@@ -122,3 +123,16 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList:
         f"at one of {', '.join(LAYER_PATHS)} of its base model (e.g. model.layers of Llama, "
         "transformer.h of GPT-2, encoder.layer of BERT)"
     )
+
+
+@contextmanager
+def intra_op_threads(threads: int) -> Iterator[None]:
+    """Run torch's CPU kernels on ``threads`` intra-op threads inside the block, then restore the
+    caller's count. Float sums are split by thread, so the count is part of what makes a training
+    run repeat bit for bit; one thread is also the fastest for tiny models on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -166,7 +166,8 @@ def test_load_policy_trains_once_and_caches(tmp_path, monkeypatch):
     assert first.meta["task"]["obs_mode"] == "imc" and first.obs_dim == 54
     obs = torch.randn(3, first.obs_dim)
     torch.testing.assert_close(first.act(obs), second.act(obs), rtol=0, atol=0)
-    entry = cache.entry_path("tiny-imc", recipe, tmp_path / "zoo")
+    entry = policies._entry("tiny-imc", recipe, rebuild=False)  # the cached entry, not rebuilt
+    assert entry.parent == tmp_path / "zoo" and len(calls) == 1
     assert cache.read_manifest(entry)["metrics"]["ood"] == first.meta["metrics"]["ood"]
     task = policies.make_task(first, 2, params="ood")
     assert task.obs_mode == "imc" and task.episode_steps == 10

@@ -70,6 +70,33 @@ def test_files_the_toolkit_did_not_write_keep_an_entry_ready(tmp_path):
     assert (entry / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize("caller_threads", [1, 3])
+def test_a_build_trains_on_the_same_threads_whoever_calls_it(tmp_path, caller_threads):
+    """A test process on one thread and a notebook on the machine's count build the same bits."""
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    def build(directory):
+        seen.append(torch.get_num_threads())
+        if caller_threads == 3:
+            raise RuntimeError("build failed")
+        return write_files(directory)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(caller_threads)
+    try:
+        if caller_threads == 3:
+            with pytest.raises(RuntimeError, match="build failed"):
+                cache.ensure_entry("toy", RECIPE, build, root=tmp_path)
+        else:
+            entry = cache.ensure_entry("toy", RECIPE, build, root=tmp_path)
+            assert cache.read_manifest(entry)["build_threads"] == cache.BUILD_THREADS
+        assert torch.get_num_threads() == caller_threads  # the caller's count comes back
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [cache.BUILD_THREADS]
+
+
 def test_failed_build_leaves_previous_entry_untouched(tmp_path):
     entry = cache.ensure_entry("toy", RECIPE, write_files, root=tmp_path)
 

@@ -27,9 +27,10 @@ VERDICTS = {  # status → how reports word it
 # Smoke runs are deterministic on one machine; CI's CPU may differ in the last bits.
 DEFAULT_REL_TOL = 1e-6  # default relative tolerance of a measured value across runs
 DEFAULT_ABS_TOL = 1e-9  # default absolute tolerance of a measured value across runs
-# Tolerances for a value that comes out of training: it repeats bit for bit on one CPU model,
-# but a change of thread count or kernel moves its last bits and training amplifies them.
 TRAINED = {"rel_tol": 1e-3, "abs_tol": 1e-6}
+"""Tolerances for a value that comes out of training (``record(..., **TRAINED)``): it repeats bit
+for bit on one CPU model with one thread count, but another kernel or thread count moves its last
+bits and training amplifies them."""
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _COMPARISON = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<rhs>.+?)\s*$")

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from toolkit._checks import check_bool, check_choice, check_int, check_number, check_str, describe
-from toolkit._torch import check_device
+from toolkit._torch import check_device, intra_op_threads
 from toolkit.control.evaluate import tracking_rmse
 from toolkit.control.ppo import Policy, PPOConfig, load, save, train
 from toolkit.control.task import TrackingTask
@@ -126,12 +126,8 @@ def _build(name: str, recipe: dict, directory: Path) -> dict:
     def factory(num_envs: int, seed: int) -> TrackingTask:
         return TrackingTask(num_envs, seed=seed, **settings)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small MLPs: one thread beats contended intra-op threads
-    try:
+    with intra_op_threads(1):  # small MLPs: one thread beats contended intra-op threads
         policy, log = train(factory, config, seed=recipe["seed"], progress=True)
-    finally:
-        torch.set_num_threads(threads)
     policy.meta.update(name=name, recipe=recipe, task=settings)
     metrics = {
         split: evaluate(policy, make_task(policy, EVAL_ENVS, params=split, seed=EVAL_SEED))

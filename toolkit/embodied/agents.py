@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from toolkit._checks import check_bool, check_int, check_number, describe
+from toolkit._torch import intra_op_threads
 from toolkit.embodied.env import OBS_DIM, BatchedHouses
 from toolkit.embodied.grounding import GroundingParser, Parse
 from toolkit.embodied.planner import Demo, plan
@@ -43,18 +43,6 @@ __all__ = [
     "demo_observations",
     "rollout",
 ]
-
-
-@contextmanager
-def one_thread():
-    """Run torch on one intra-op thread inside the block: a model this small gains nothing from
-    more, and on a busy two-core machine contending threads make it many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 STOP = -1
@@ -225,7 +213,7 @@ class EndToEndAgent:
         demos, pretrain = _check_demos("demos", demos), _check_demos("pretrain", pretrain)
         start = time.perf_counter()
         torch.manual_seed(self.config.seed)
-        with one_thread():
+        with intra_op_threads(1):
             self.log["pretrain_losses"] = self._train(
                 list(pretrain), self.config.pretrain_steps, "pre"
             )
@@ -253,7 +241,7 @@ class EndToEndAgent:
         h = self.history
         h.obs = np.concatenate([h.obs[:, 1:], obs[:, None].astype(np.float32)], axis=1)
         h.pad = np.concatenate([h.pad[:, 1:], np.zeros((len(obs), 1), bool)], axis=1)
-        with one_thread():
+        with intra_op_threads(1):
             logits = self.net(torch.from_numpy(h.obs), torch.from_numpy(h.pad), self._instr)
         if self.greedy:
             return logits.argmax(1).numpy()

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from toolkit._checks import check_int, check_number, check_str, describe
+from toolkit._torch import intra_op_threads
 from toolkit.embodied.tasks import Goal
 from toolkit.embodied.vocab import (
     COLORS,
@@ -101,12 +101,8 @@ class EmbeddingCache:
 
             self._encoder = load_sentence_encoder()
         encode = getattr(self._encoder, "encode", self._encoder)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # short texts: one thread is faster than two contending
-        try:
+        with intra_op_threads(1):  # short texts: one thread is faster than two contending
             out = np.asarray(encode(texts), dtype=np.float32)
-        finally:
-            torch.set_num_threads(threads)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def __len__(self) -> int:

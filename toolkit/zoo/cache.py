@@ -47,6 +47,9 @@ LOCK_TIMEOUT_ENV = "TOOLKIT_ZOO_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 1800.0
 LOCK_NOTICE_SECONDS = 60.0  # a waiter repeats who holds the lock this often
 MANIFEST = "zoo_manifest.json"
+BUILD_THREADS = 2
+"""Intra-op threads every build trains on: float sums are split by thread, so a model trained
+on another count differs in its last bits and, once training amplifies them, in its results."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -294,7 +297,9 @@ def ensure_entry(
     never reused (see :mod:`toolkit.zoo.fingerprint`).
 
     ``build(directory)`` writes the model files into ``directory`` and returns a dict of
-    metrics (JSON values) stored in the manifest. If it raises, nothing is left behind and
+    metrics (JSON values) stored in the manifest. It runs on :data:`BUILD_THREADS` intra-op
+    threads whoever calls it, so one recipe gives the same bits from a notebook, a script or a
+    test process that set its own thread count. If it raises, nothing is left behind and
     any previous entry is untouched. Files in the entry that the toolkit did not write are
     kept through a rebuild.
     """
@@ -314,7 +319,10 @@ def ensure_entry(
         staging.mkdir(parents=True)
         try:
             started = time.time()
-            metrics = build(staging)
+            from toolkit._torch import intra_op_threads  # torch only when something is built
+
+            with intra_op_threads(BUILD_THREADS):
+                metrics = build(staging)
             files = {str(p.relative_to(staging)): _sha256(p) for p in _files(staging)}
             if not files:
                 raise ValueError(f"build wrote no files into the entry directory for {name!r}")
@@ -323,6 +331,7 @@ def ensure_entry(
                 "recipe": recipe,
                 "recipe_hash": recipe_hash(recipe),
                 "code_fingerprint": fingerprint,
+                "build_threads": BUILD_THREADS,
                 "metrics": _check_metrics(metrics),
                 "build_seconds": round(time.time() - started, 2),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
