@@ -16,6 +16,9 @@ import pytest
 from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS, Lab, running_lab
 from playwright.sync_api import expect, sync_playwright
 
+from toolkit.decoding import DeALConfig, KeywordCoverage, deal_generate
+from toolkit.zoo.tiny import tiny_gpt2, tiny_tokenizer
+
 
 @pytest.fixture(scope="module")
 def chromium_path() -> Path:
@@ -42,3 +45,12 @@ def browser(chromium_path: Path):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def generation():
+    """A traced DeAL search of the tiny GPT-2 (the keyword never appears: heuristic 0)."""
+    tokenizer = tiny_tokenizer()
+    model = tiny_gpt2(tokenizer).eval()
+    config = DeALConfig(top_k=3, beam_width=2, lookahead=2, lam=1.0, max_new_tokens=5, trace=True)
+    return deal_generate(model, tokenizer, ["The film"], KeywordCoverage(["plot"]), config)[0]

@@ -7,9 +7,7 @@ import re
 
 import pytest
 
-from toolkit.decoding import DeALConfig, KeywordCoverage, deal_generate
 from toolkit.htmlexport import STATE_MIME
-from toolkit.zoo.tiny import tiny_gpt2, tiny_tokenizer
 from widgets.export import to_html
 from widgets.search_tree_view import SearchTreeView
 
@@ -32,14 +30,6 @@ STEPS = [
     [node(token="The"), node(token="A", score=-2.0, chosen=False)],
     [node(0, " cat"), node(0, " dog", -3.0, False)],
 ]
-
-
-@pytest.fixture(scope="module")
-def generation():
-    tokenizer = tiny_tokenizer()
-    model = tiny_gpt2(tokenizer).eval()
-    config = DeALConfig(top_k=3, beam_width=2, lookahead=2, lam=1.0, max_new_tokens=5, trace=True)
-    return deal_generate(model, tokenizer, ["The film"], KeywordCoverage(["plot"]), config)[0]
 
 
 def test_from_generation_keeps_every_step_and_the_path(generation):

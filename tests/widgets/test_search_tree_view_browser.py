@@ -13,8 +13,6 @@ import pytest
 from browser_helpers import ARTIFACTS, offline_page
 from playwright.sync_api import expect
 
-from toolkit.decoding import DeALConfig, KeywordCoverage, deal_generate
-from toolkit.zoo.tiny import tiny_gpt2, tiny_tokenizer
 from widgets.export import to_html
 from widgets.search_tree_view import SearchTreeView
 
@@ -211,18 +209,10 @@ def test_static_export_opens_on_the_selection_made_in_python(browser, tmp_path) 
         assert root.locator(".rt-detail span").first.text_content() == "The dog ran"
 
 
-@pytest.fixture(scope="module")
-def traced():
-    tokenizer = tiny_tokenizer()
-    model = tiny_gpt2(tokenizer).eval()
-    config = DeALConfig(top_k=3, beam_width=2, lookahead=2, lam=1.0, max_new_tokens=5, trace=True)
-    return deal_generate(model, tokenizer, ["The film"], KeywordCoverage(["plot"]), config)[0]
-
-
-def test_static_export_of_a_traced_deal_search(browser, tmp_path, traced) -> None:
-    view = SearchTreeView.from_generation(traced, title="DeAL trace")
+def test_static_export_of_a_traced_deal_search(browser, tmp_path, generation) -> None:
+    view = SearchTreeView.from_generation(generation, title="DeAL trace")
     assert len(view.steps) == 5 and all(len(s) == 6 for s in view.steps[1:])
-    path = to_html(view, tmp_path / "search_tree_view_traced.html")
+    path = to_html(view, tmp_path / "search_tree_view_generation.html")
     with offline_page(browser, path, "light", height=900) as page:
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
